@@ -1,0 +1,17 @@
+#include "cli/commands.h"
+
+namespace cmln::cli {
+
+namespace {
+int g_exit_code = 0;
+}
+
+void SetExitCode(int code) { g_exit_code = code; }
+int ExitCode() { return g_exit_code; }
+
+void RegisterAll(CLI::App& app) {
+  RegisterVersion(app);
+  RegisterKeys(app);
+}
+
+}  // namespace cmln::cli

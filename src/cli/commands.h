@@ -1,0 +1,16 @@
+// Registration of cmln subcommands. Each Register* adds one subcommand to the app; its callback
+// stores the process exit code with SetExitCode (0 success, 1 operation failed/rejected, 2 usage).
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace cmln::cli {
+
+void RegisterAll(CLI::App& app);
+void RegisterVersion(CLI::App& app);
+void RegisterKeys(CLI::App& app);
+
+void SetExitCode(int code);
+int ExitCode();
+
+}  // namespace cmln::cli

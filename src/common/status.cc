@@ -1,0 +1,45 @@
+#include "common/status.h"
+
+namespace cmln {
+
+std::string_view ErrorCodeName(ErrorCode code) {
+  switch (code) {
+    case ErrorCode::kOk: return "ok";
+    case ErrorCode::kInvalidArgument: return "invalid_argument";
+    case ErrorCode::kInternal: return "internal";
+    case ErrorCode::kIoError: return "io_error";
+    case ErrorCode::kNotFound: return "not_found";
+    case ErrorCode::kAlreadyExists: return "already_exists";
+    case ErrorCode::kPermissionDenied: return "permission_denied";
+    case ErrorCode::kUnsupported: return "unsupported";
+    case ErrorCode::kTruncated: return "truncated";
+    case ErrorCode::kTrailingData: return "trailing_data";
+    case ErrorCode::kLengthTooLarge: return "length_too_large";
+    case ErrorCode::kMalformed: return "malformed";
+    case ErrorCode::kBadEncoding: return "bad_encoding";
+    case ErrorCode::kDecryptFailed: return "decrypt_failed";
+    case ErrorCode::kBadSignature: return "bad_signature";
+    case ErrorCode::kInvalidKey: return "invalid_key";
+    case ErrorCode::kSequenceOverflow: return "sequence_overflow";
+    case ErrorCode::kUnknownKeyId: return "unknown_key_id";
+    case ErrorCode::kReplay: return "replay";
+    case ErrorCode::kChecksumMismatch: return "checksum_mismatch";
+  }
+  return "unknown";
+}
+
+Error Error::WithContext(std::string_view context) const {
+  std::string m(context);
+  m += ": ";
+  m += message_;
+  return Error(code_, std::move(m));
+}
+
+std::string Error::ToString() const {
+  std::string s(ErrorCodeName(code_));
+  s += ": ";
+  s += message_;
+  return s;
+}
+
+}  // namespace cmln
