@@ -255,17 +255,59 @@ Result<X25519KeyPair> X25519FromPrivate(ByteView private_key) {
 }
 
 Result<SecretBytes> X25519(ByteView private_key, ByteView peer_public_key) {
-  if (private_key.size() != kX25519KeySize || peer_public_key.size() != kX25519KeySize) {
-    return Error(ErrorCode::kInvalidKey, "X25519 keys must be 32 bytes");
+  CMLN_ASSIGN_OR_RETURN(X25519PrivateKey sk, X25519PrivateKey::FromBytes(private_key));
+  return sk.SharedSecret(peer_public_key);
+}
+
+struct X25519PrivateKey::Impl {
+  PkeyPtr pkey;
+};
+
+X25519PrivateKey::X25519PrivateKey(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {
+  size_t len = public_key_.size();
+  EVP_PKEY_get_raw_public_key(impl_->pkey.get(), public_key_.data(), &len);
+}
+X25519PrivateKey::X25519PrivateKey(X25519PrivateKey&&) noexcept = default;
+X25519PrivateKey& X25519PrivateKey::operator=(X25519PrivateKey&&) noexcept = default;
+X25519PrivateKey::~X25519PrivateKey() = default;
+
+X25519PrivateKey X25519PrivateKey::Generate() {
+  PkeyCtxPtr ctx(EVP_PKEY_CTX_new_id(EVP_PKEY_X25519, nullptr));
+  EVP_PKEY* raw = nullptr;
+  if (!ctx || EVP_PKEY_keygen_init(ctx.get()) != 1 || EVP_PKEY_keygen(ctx.get(), &raw) != 1) std::abort();
+  auto impl = std::make_unique<Impl>();
+  impl->pkey.reset(raw);
+  return X25519PrivateKey(std::move(impl));
+}
+
+Result<X25519PrivateKey> X25519PrivateKey::FromBytes(ByteView private_key) {
+  if (private_key.size() != kX25519KeySize) {
+    return Error(ErrorCode::kInvalidKey, "X25519 private key must be 32 bytes, got " + std::to_string(private_key.size()));
   }
-  PkeyPtr sk = RawPrivate(EVP_PKEY_X25519, private_key);
-  PkeyPtr pk(EVP_PKEY_new_raw_public_key(EVP_PKEY_X25519, nullptr, peer_public_key.data(), peer_public_key.size()));
-  if (!sk || !pk) return Error(ErrorCode::kInvalidKey, "X25519 key rejected");
-  PkeyCtxPtr ctx(EVP_PKEY_CTX_new(sk.get(), nullptr));
+  auto impl = std::make_unique<Impl>();
+  impl->pkey = RawPrivate(EVP_PKEY_X25519, private_key);
+  if (!impl->pkey) return Error(ErrorCode::kInternal, "X25519 key import failed");
+  return X25519PrivateKey(std::move(impl));
+}
+
+SecretBytes X25519PrivateKey::PrivateBytes() const {
   SecretBytes out(32);
   size_t len = out.size();
-  // OpenSSL's X25519 derive fails when the result is all zero (a small-order peer point).
-  if (!ctx || EVP_PKEY_derive_init(ctx.get()) != 1 || EVP_PKEY_derive_set_peer(ctx.get(), pk.get()) != 1 ||
+  EVP_PKEY_get_raw_private_key(impl_->pkey.get(), out.data(), &len);
+  return out;
+}
+
+namespace {
+Result<SecretBytes> DeriveShared(EVP_PKEY* sk, ByteView peer_public_key) {
+  if (peer_public_key.size() != kX25519KeySize) return Error(ErrorCode::kInvalidKey, "X25519 public key must be 32 bytes");
+  PkeyPtr pk(EVP_PKEY_new_raw_public_key(EVP_PKEY_X25519, nullptr, peer_public_key.data(), peer_public_key.size()));
+  if (!pk) return Error(ErrorCode::kInvalidKey, "X25519 key rejected");
+  PkeyCtxPtr ctx(EVP_PKEY_CTX_new(sk, nullptr));
+  SecretBytes out(32);
+  size_t len = out.size();
+  // OpenSSL's X25519 derive fails when the result is all zero (a small-order peer point); the explicit
+  // check below keeps that property independent of the OpenSSL version.
+  if (!ctx || EVP_PKEY_derive_init(ctx.get()) != 1 || EVP_PKEY_derive_set_peer_ex(ctx.get(), pk.get(), 0) != 1 ||
       EVP_PKEY_derive(ctx.get(), out.data(), &len) != 1 || len != 32) {
     return Error(ErrorCode::kInvalidKey, "X25519 peer key gives an all-zero shared secret");
   }
@@ -274,6 +316,11 @@ Result<SecretBytes> X25519(ByteView private_key, ByteView peer_public_key) {
     return Error(ErrorCode::kInvalidKey, "X25519 peer key gives an all-zero shared secret");
   }
   return out;
+}
+}  // namespace
+
+Result<SecretBytes> X25519PrivateKey::SharedSecret(ByteView peer_public_key) const {
+  return DeriveShared(impl_->pkey.get(), peer_public_key);
 }
 
 Ed25519PrivateKey Ed25519PrivateKey::Generate() {

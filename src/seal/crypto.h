@@ -88,6 +88,31 @@ struct X25519KeyPair {
   X25519PublicKey public_key{};
 };
 
+// A long-lived X25519 private key held as a prepared OpenSSL key, so each Diffie-Hellman costs one
+// scalar multiplication (re-importing raw bytes would recompute the public key every time).
+// Move-only; the key material is freed (and wiped by OpenSSL) on destruction.
+class X25519PrivateKey {
+ public:
+  static X25519PrivateKey Generate();
+  // kInvalidKey if not 32 bytes.
+  static Result<X25519PrivateKey> FromBytes(ByteView private_key);
+  X25519PrivateKey(X25519PrivateKey&&) noexcept;
+  X25519PrivateKey& operator=(X25519PrivateKey&&) noexcept;
+  ~X25519PrivateKey();
+
+  const X25519PublicKey& public_key() const { return public_key_; }
+  // Shared secret with a peer; same errors as X25519() below.
+  Result<SecretBytes> SharedSecret(ByteView peer_public_key) const;
+  // The raw 32 private bytes (for persistence in tests and key-file formats).
+  SecretBytes PrivateBytes() const;
+
+ private:
+  struct Impl;
+  explicit X25519PrivateKey(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+  X25519PublicKey public_key_{};
+};
+
 X25519KeyPair X25519Generate();
 // kInvalidKey if `private_key` is not 32 bytes.
 Result<X25519KeyPair> X25519FromPrivate(ByteView private_key);

@@ -69,36 +69,34 @@ struct Encapsulation {
   Bytes enc;
 };
 
-// Encap / AuthEncap with an explicit ephemeral private key.
-Result<Encapsulation> EncapWith(ByteView pk_r, ByteView sk_e, ByteView sk_s /* empty for base */) {
+// Encap / AuthEncap (RFC 9180 section 4.1) with a prepared ephemeral key; `sender` is null in base mode.
+Result<Encapsulation> Encap(ByteView pk_r, const X25519PrivateKey& eph, const X25519PrivateKey* sender) {
   if (pk_r.size() != kX25519KeySize) return Error(ErrorCode::kInvalidKey, "recipient public key must be 32 bytes");
-  CMLN_ASSIGN_OR_RETURN(X25519KeyPair eph, X25519FromPrivate(sk_e));
-  CMLN_ASSIGN_OR_RETURN(SecretBytes dh1, X25519(eph.private_key.view(), pk_r));
-  Bytes enc(eph.public_key.begin(), eph.public_key.end());
+  CMLN_ASSIGN_OR_RETURN(SecretBytes dh1, eph.SharedSecret(pk_r));
+  Bytes enc(eph.public_key().begin(), eph.public_key().end());
   Bytes kem_context = Concat(enc, pk_r);
-  if (sk_s.empty()) {
+  if (sender == nullptr) {
     CMLN_ASSIGN_OR_RETURN(SecretBytes ss, ExtractAndExpand(dh1.view(), kem_context));
     return Encapsulation{std::move(ss), std::move(enc)};
   }
-  CMLN_ASSIGN_OR_RETURN(X25519KeyPair sender, X25519FromPrivate(sk_s));
-  CMLN_ASSIGN_OR_RETURN(SecretBytes dh2, X25519(sk_s, pk_r));
+  CMLN_ASSIGN_OR_RETURN(SecretBytes dh2, sender->SharedSecret(pk_r));
   SecretBytes dh(dh1.size() + dh2.size());
   std::memcpy(dh.data(), dh1.data(), dh1.size());
   std::memcpy(dh.data() + dh1.size(), dh2.data(), dh2.size());
-  Append(kem_context, ByteView(sender.public_key));
+  Append(kem_context, ByteView(sender->public_key()));
   CMLN_ASSIGN_OR_RETURN(SecretBytes ss, ExtractAndExpand(dh.view(), kem_context));
   return Encapsulation{std::move(ss), std::move(enc)};
 }
 
-Result<SecretBytes> Decap(ByteView enc, ByteView sk_r, ByteView pk_s /* empty for base */) {
+// Decap / AuthDecap; `pk_s` is empty in base mode.
+Result<SecretBytes> Decap(ByteView enc, const X25519PrivateKey& sk_r, ByteView pk_s) {
   if (enc.size() != kEncSize) {
     return Error(ErrorCode::kInvalidKey, "encapsulated key must be 32 bytes, got " + std::to_string(enc.size()));
   }
-  CMLN_ASSIGN_OR_RETURN(X25519KeyPair recipient, X25519FromPrivate(sk_r));
-  CMLN_ASSIGN_OR_RETURN(SecretBytes dh1, X25519(sk_r, enc));
-  Bytes kem_context = Concat(enc, ByteView(recipient.public_key));
+  CMLN_ASSIGN_OR_RETURN(SecretBytes dh1, sk_r.SharedSecret(enc));
+  Bytes kem_context = Concat(enc, ByteView(sk_r.public_key()));
   if (pk_s.empty()) return ExtractAndExpand(dh1.view(), kem_context);
-  CMLN_ASSIGN_OR_RETURN(SecretBytes dh2, X25519(sk_r, pk_s));
+  CMLN_ASSIGN_OR_RETURN(SecretBytes dh2, sk_r.SharedSecret(pk_s));
   SecretBytes dh(dh1.size() + dh2.size());
   std::memcpy(dh.data(), dh1.data(), dh1.size());
   std::memcpy(dh.data() + dh1.size(), dh2.data(), dh2.size());
@@ -211,51 +209,70 @@ void Context::SetSequenceForTesting(uint64_t high32, uint64_t low64) {
 }
 
 namespace {
-Result<SenderSetup> SenderWith(Suite suite, Mode mode, ByteView pk_r, ByteView info, ByteView sk_s, ByteView sk_e) {
-  CMLN_TRY(CheckSuite(static_cast<uint16_t>(suite.kem), static_cast<uint16_t>(suite.kdf),
-                      static_cast<uint16_t>(suite.aead)));
-  CMLN_ASSIGN_OR_RETURN(Encapsulation e, EncapWith(pk_r, sk_e, sk_s));
-  CMLN_ASSIGN_OR_RETURN(Context ctx, ContextBuilder::Build(suite, mode, Context::Role::kSender, e.shared_secret.view(), info));
+Status CheckSuiteOf(const Suite& suite) {
+  return CheckSuite(static_cast<uint16_t>(suite.kem), static_cast<uint16_t>(suite.kdf),
+                    static_cast<uint16_t>(suite.aead));
+}
+
+Result<SenderSetup> SenderWith(Suite suite, Mode mode, ByteView pk_r, ByteView info, const X25519PrivateKey* sender,
+                               const X25519PrivateKey& eph) {
+  CMLN_TRY(CheckSuiteOf(suite));
+  CMLN_ASSIGN_OR_RETURN(Encapsulation e, Encap(pk_r, eph, sender));
+  CMLN_ASSIGN_OR_RETURN(Context ctx,
+                        ContextBuilder::Build(suite, mode, Context::Role::kSender, e.shared_secret.view(), info));
   return SenderSetup{std::move(e.enc), std::move(ctx)};
 }
 
-Result<Context> RecipientWith(Suite suite, Mode mode, ByteView enc, ByteView sk_r, ByteView info, ByteView pk_s) {
-  CMLN_TRY(CheckSuite(static_cast<uint16_t>(suite.kem), static_cast<uint16_t>(suite.kdf),
-                      static_cast<uint16_t>(suite.aead)));
+Result<Context> RecipientWith(Suite suite, Mode mode, ByteView enc, const X25519PrivateKey& sk_r, ByteView info,
+                              ByteView pk_s) {
+  CMLN_TRY(CheckSuiteOf(suite));
   CMLN_ASSIGN_OR_RETURN(SecretBytes ss, Decap(enc, sk_r, pk_s));
   return ContextBuilder::Build(suite, mode, Context::Role::kRecipient, ss.view(), info);
 }
 }  // namespace
 
 Result<SenderSetup> SetupBaseSender(Suite suite, ByteView pk_r, ByteView info) {
-  SecretBytes sk_e(32);
-  RandomBytes(sk_e.span());
-  return SenderWith(suite, Mode::kBase, pk_r, info, {}, sk_e.view());
+  return SenderWith(suite, Mode::kBase, pk_r, info, nullptr, X25519PrivateKey::Generate());
 }
 
-Result<Context> SetupBaseRecipient(Suite suite, ByteView enc, ByteView sk_r, ByteView info) {
+Result<Context> SetupBaseRecipient(Suite suite, ByteView enc, const X25519PrivateKey& sk_r, ByteView info) {
   return RecipientWith(suite, Mode::kBase, enc, sk_r, info, {});
 }
 
-Result<SenderSetup> SetupAuthSender(Suite suite, ByteView pk_r, ByteView info, ByteView sk_s) {
-  if (sk_s.size() != kX25519KeySize) return Error(ErrorCode::kInvalidKey, "sender private key must be 32 bytes");
-  SecretBytes sk_e(32);
-  RandomBytes(sk_e.span());
-  return SenderWith(suite, Mode::kAuth, pk_r, info, sk_s, sk_e.view());
+Result<Context> SetupBaseRecipient(Suite suite, ByteView enc, ByteView sk_r, ByteView info) {
+  CMLN_ASSIGN_OR_RETURN(X25519PrivateKey key, X25519PrivateKey::FromBytes(sk_r));
+  return SetupBaseRecipient(suite, enc, key, info);
 }
 
-Result<Context> SetupAuthRecipient(Suite suite, ByteView enc, ByteView sk_r, ByteView info, ByteView pk_s) {
+Result<SenderSetup> SetupAuthSender(Suite suite, ByteView pk_r, ByteView info, const X25519PrivateKey& sk_s) {
+  return SenderWith(suite, Mode::kAuth, pk_r, info, &sk_s, X25519PrivateKey::Generate());
+}
+
+Result<SenderSetup> SetupAuthSender(Suite suite, ByteView pk_r, ByteView info, ByteView sk_s) {
+  CMLN_ASSIGN_OR_RETURN(X25519PrivateKey key, X25519PrivateKey::FromBytes(sk_s));
+  return SetupAuthSender(suite, pk_r, info, key);
+}
+
+Result<Context> SetupAuthRecipient(Suite suite, ByteView enc, const X25519PrivateKey& sk_r, ByteView info,
+                                   ByteView pk_s) {
   if (pk_s.size() != kX25519KeySize) return Error(ErrorCode::kInvalidKey, "sender public key must be 32 bytes");
   return RecipientWith(suite, Mode::kAuth, enc, sk_r, info, pk_s);
 }
 
+Result<Context> SetupAuthRecipient(Suite suite, ByteView enc, ByteView sk_r, ByteView info, ByteView pk_s) {
+  CMLN_ASSIGN_OR_RETURN(X25519PrivateKey key, X25519PrivateKey::FromBytes(sk_r));
+  return SetupAuthRecipient(suite, enc, key, info, pk_s);
+}
+
 Result<SenderSetup> SetupBaseSenderForTesting(Suite suite, ByteView pk_r, ByteView info, ByteView sk_e) {
-  return SenderWith(suite, Mode::kBase, pk_r, info, {}, sk_e);
+  CMLN_ASSIGN_OR_RETURN(X25519PrivateKey eph, X25519PrivateKey::FromBytes(sk_e));
+  return SenderWith(suite, Mode::kBase, pk_r, info, nullptr, eph);
 }
 
 Result<SenderSetup> SetupAuthSenderForTesting(Suite suite, ByteView pk_r, ByteView info, ByteView sk_s, ByteView sk_e) {
-  if (sk_s.size() != kX25519KeySize) return Error(ErrorCode::kInvalidKey, "sender private key must be 32 bytes");
-  return SenderWith(suite, Mode::kAuth, pk_r, info, sk_s, sk_e);
+  CMLN_ASSIGN_OR_RETURN(X25519PrivateKey sender, X25519PrivateKey::FromBytes(sk_s));
+  CMLN_ASSIGN_OR_RETURN(X25519PrivateKey eph, X25519PrivateKey::FromBytes(sk_e));
+  return SenderWith(suite, Mode::kAuth, pk_r, info, &sender, eph);
 }
 
 Result<X25519KeyPair> DeriveKeyPair(ByteView ikm) {

@@ -89,11 +89,18 @@ struct SenderSetup {
 
 // Base mode sender: fresh ephemeral key from the CSPRNG.
 Result<SenderSetup> SetupBaseSender(Suite suite, ByteView recipient_public_key, ByteView info);
+// Recipients should hold their key as an X25519PrivateKey: the ByteView overloads re-import the key
+// (an extra scalar multiplication) on every call.
+Result<Context> SetupBaseRecipient(Suite suite, ByteView enc, const X25519PrivateKey& recipient_key, ByteView info);
 Result<Context> SetupBaseRecipient(Suite suite, ByteView enc, ByteView recipient_private_key, ByteView info);
 
 // Auth mode: the sender authenticates with its static X25519 key.
 Result<SenderSetup> SetupAuthSender(Suite suite, ByteView recipient_public_key, ByteView info,
+                                    const X25519PrivateKey& sender_key);
+Result<SenderSetup> SetupAuthSender(Suite suite, ByteView recipient_public_key, ByteView info,
                                     ByteView sender_private_key);
+Result<Context> SetupAuthRecipient(Suite suite, ByteView enc, const X25519PrivateKey& recipient_key, ByteView info,
+                                   ByteView sender_public_key);
 Result<Context> SetupAuthRecipient(Suite suite, ByteView enc, ByteView recipient_private_key, ByteView info,
                                    ByteView sender_public_key);
 
