@@ -12,6 +12,7 @@ int ExitCode() { return g_exit_code; }
 void RegisterAll(CLI::App& app) {
   RegisterVersion(app);
   RegisterKeys(app);
+  RegisterAttest(app);
 }
 
 }  // namespace cmln::cli

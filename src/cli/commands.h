@@ -9,6 +9,7 @@ namespace cmln::cli {
 void RegisterAll(CLI::App& app);
 void RegisterVersion(CLI::App& app);
 void RegisterKeys(CLI::App& app);
+void RegisterAttest(CLI::App& app);
 
 void SetExitCode(int code);
 int ExitCode();
