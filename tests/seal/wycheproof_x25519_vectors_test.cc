@@ -5,6 +5,7 @@
 //    curve or twist) is rejected with kInvalidKey, as RFC 9180 section 7.1.4 requires for DHKEM;
 //  - every other acceptable case (points on the twist, non-canonical u-coordinates >= p, special
 //    public keys) is computed per RFC 7748 and must give exactly the listed shared secret.
+// Both X25519() and the prepared X25519PrivateKey::SharedSecret (used by HPKE) are checked.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -48,6 +49,16 @@ TEST(WycheproofX25519, AllCases) {
       const bool zero_shared = std::all_of(shared.begin(), shared.end(), [](uint8_t b) { return b == 0; });
 
       auto got = X25519(priv, pub);
+      // The prepared-key path (what HPKE uses) must agree with the one-shot function exactly.
+      auto prepared = X25519PrivateKey::FromBytes(priv);
+      ASSERT_TRUE(prepared.ok());
+      auto got_prepared = prepared->SharedSecret(pub);
+      ASSERT_EQ(got_prepared.ok(), got.ok());
+      if (got.ok()) {
+        EXPECT_EQ(ToBytes(got_prepared->view()), ToBytes(got->view()));
+      } else {
+        EXPECT_EQ(got_prepared.error().code(), got.error().code());
+      }
       if (result == "valid") {
         ++valid;
         ASSERT_FALSE(zero_shared);
