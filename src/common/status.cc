@@ -24,6 +24,20 @@ std::string_view ErrorCodeName(ErrorCode code) {
     case ErrorCode::kUnknownKeyId: return "unknown_key_id";
     case ErrorCode::kReplay: return "replay";
     case ErrorCode::kChecksumMismatch: return "checksum_mismatch";
+    case ErrorCode::kChainUntrusted: return "chain_untrusted";
+    case ErrorCode::kCertExpired: return "cert_expired";
+    case ErrorCode::kCertNotYetValid: return "cert_not_yet_valid";
+    case ErrorCode::kCertRevoked: return "cert_revoked";
+    case ErrorCode::kCrlExpired: return "crl_expired";
+    case ErrorCode::kCrlNotYetValid: return "crl_not_yet_valid";
+    case ErrorCode::kCrlBadSignature: return "crl_bad_signature";
+    case ErrorCode::kCollateralExpired: return "collateral_expired";
+    case ErrorCode::kCollateralNotYetValid: return "collateral_not_yet_valid";
+    case ErrorCode::kCollateralBadSignature: return "collateral_bad_signature";
+    case ErrorCode::kCollateralMismatch: return "collateral_mismatch";
+    case ErrorCode::kQeReportBadSignature: return "qe_report_bad_signature";
+    case ErrorCode::kQeReportDataMismatch: return "qe_report_data_mismatch";
+    case ErrorCode::kQeIdentityMismatch: return "qe_identity_mismatch";
   }
   return "unknown";
 }

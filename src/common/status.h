@@ -42,6 +42,21 @@ enum class ErrorCode : uint16_t {
   kUnknownKeyId = 204,      // OHTTP key id / envelope recipient key id not ours
   kReplay = 205,            // the same message was seen before
   kChecksumMismatch = 206,  // bech32 checksum, digest mismatch
+  // Attestation evidence and collateral (300..399). Each names one distinct reason a verifier refuses.
+  kChainUntrusted = 300,           // a certificate chain does not lead to a pinned root (or a link's signature fails)
+  kCertExpired = 301,              // a certificate of a chain is past notAfter at `now`
+  kCertNotYetValid = 302,          // a certificate of a chain is before notBefore at `now`
+  kCertRevoked = 303,              // a certificate's serial is on its issuer's CRL
+  kCrlExpired = 304,               // a CRL is past nextUpdate at `now`
+  kCrlNotYetValid = 305,           // a CRL's thisUpdate is after `now`
+  kCrlBadSignature = 306,          // a CRL is not signed by the issuer it names
+  kCollateralExpired = 307,        // TCB info / QE identity past nextUpdate at `now`
+  kCollateralNotYetValid = 308,    // TCB info / QE identity issueDate after `now`
+  kCollateralBadSignature = 309,   // TCB info / QE identity text not signed by its issuer chain leaf
+  kCollateralMismatch = 310,       // collateral of another platform (FMSPC, PCE id, TEE type, TDX module)
+  kQeReportBadSignature = 311,     // the PCK key's signature over the quoting enclave report fails
+  kQeReportDataMismatch = 312,     // QE report data does not bind the attestation key and QE auth data
+  kQeIdentityMismatch = 313,       // the quoting enclave is not the one the QE identity describes
 };
 
 // Stable snake_case name of a code, e.g. "decrypt_failed".
