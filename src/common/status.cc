@@ -38,6 +38,21 @@ std::string_view ErrorCodeName(ErrorCode code) {
     case ErrorCode::kQeReportBadSignature: return "qe_report_bad_signature";
     case ErrorCode::kQeReportDataMismatch: return "qe_report_data_mismatch";
     case ErrorCode::kQeIdentityMismatch: return "qe_identity_mismatch";
+    case ErrorCode::kInsufficientFunds: return "insufficient_funds";
+    case ErrorCode::kSequenceMismatch: return "sequence_mismatch";
+    case ErrorCode::kUnauthorized: return "unauthorized";
+    case ErrorCode::kInsufficientFee: return "insufficient_fee";
+    case ErrorCode::kNotActive: return "not_active";
+    case ErrorCode::kAttestationRevoked: return "attestation_revoked";
+    case ErrorCode::kAttestationExpired: return "attestation_expired";
+    case ErrorCode::kMeasurementNotApproved: return "measurement_not_approved";
+    case ErrorCode::kDebugEnabled: return "debug_enabled";
+    case ErrorCode::kSimulatedNotAllowed: return "simulated_not_allowed";
+    case ErrorCode::kBindingMismatch: return "binding_mismatch";
+    case ErrorCode::kModelMismatch: return "model_mismatch";
+    case ErrorCode::kTcbBelowMinimum: return "tcb_below_minimum";
+    case ErrorCode::kLimitExceeded: return "limit_exceeded";
+    case ErrorCode::kRequesterMismatch: return "requester_mismatch";
   }
   return "unknown";
 }

@@ -57,6 +57,22 @@ enum class ErrorCode : uint16_t {
   kQeReportBadSignature = 311,     // the PCK key's signature over the quoting enclave report fails
   kQeReportDataMismatch = 312,     // QE report data does not bind the attestation key and QE auth data
   kQeIdentityMismatch = 313,       // the quoting enclave is not the one the QE identity describes
+  // Chain state machine (500..599): why a transaction or message was refused (tx result codes).
+  kInsufficientFunds = 500,       // balance or escrow remainder too small for the debit asked
+  kSequenceMismatch = 501,        // account sequence or usage batch_seq is not the next one (a gap)
+  kUnauthorized = 502,            // the signer may not do this (not the authority, not the owner)
+  kInsufficientFee = 503,         // fee below the chain's minimum
+  kNotActive = 504,               // release retired or outside its epochs; escrow closed past its grace window
+  kAttestationRevoked = 505,      // the node's attestation (and so its key) was revoked
+  kAttestationExpired = 506,      // the node's attestation expired
+  kMeasurementNotApproved = 507,  // measurements not those of an active release for the model
+  kDebugEnabled = 508,            // evidence from a debug TD / debug SNP guest
+  kSimulatedNotAllowed = 509,     // simulated TEE evidence on a chain that does not allow it
+  kBindingMismatch = 510,         // report data bound to another chain, epoch, epoch nonce, participant or node
+  kModelMismatch = 511,           // usage or attestation for another model than the escrow's or release's
+  kTcbBelowMinimum = 512,         // TCB status below the release's minimum
+  kLimitExceeded = 513,           // an amount or count outside the governance limits
+  kRequesterMismatch = 514,       // batch entry's requester key hash is not the escrow owner's key
 };
 
 // Stable snake_case name of a code, e.g. "decrypt_failed".
