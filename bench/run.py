@@ -1,0 +1,62 @@
+#!/usr/bin/env python3
+"""Runs one benchmark of scripts/bench and prints its summary; the last line is the JSON result."""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BUILD = os.path.join(ROOT, "build")
+
+
+def google_benchmark(binary, extra=()):
+    """Runs a Google Benchmark binary; returns {benchmark name: mean real time in microseconds}."""
+    with tempfile.NamedTemporaryFile(suffix=".json") as out:
+        subprocess.run([os.path.join(BUILD, binary), "--benchmark_out=" + out.name, "--benchmark_out_format=json",
+                        "--benchmark_repetitions=5", "--benchmark_report_aggregates_only=true", *extra],
+                       check=True, stdout=sys.stderr)
+        data = json.load(open(out.name))
+    result = {}
+    for b in data["benchmarks"]:
+        if b.get("aggregate_name") != "median":
+            continue
+        unit = {"ns": 1e-3, "us": 1.0, "ms": 1e3, "s": 1e6}[b["time_unit"]]
+        result[b["run_name"]] = b["cpu_time"] * unit  # single-threaded: CPU time is robust to a busy machine
+    return result
+
+
+def node_peer(script, args=()):
+    out = subprocess.run(["node", os.path.join(ROOT, script), *args], check=True, capture_output=True, text=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def bench_seal():
+    ours = google_benchmark("seal_bench")
+    for k, v in sorted(ours.items()):
+        print(f"{k:40s} {v:10.2f} us", file=sys.stderr)
+    figures = {"ours_1k_us": ours["BM_OhttpRequest/1024"], "floor_1k_us": ours["BM_Floor/1024"],
+               "ours_64k_us": ours["BM_OhttpRequest/65536"], "floor_64k_us": ours["BM_Floor/65536"],
+               "ours_chunk_us": ours["BM_ChunkedSseEvent"], "floor_chunk_us": ours["BM_FloorChunk"]}
+    try:
+        peer = node_peer("bench/js/hpke_core_bench.mjs")
+        figures["hpke_core_1k_us"] = peer["request_1k_us"]
+        figures["hpke_core_64k_us"] = peer["request_64k_us"]
+    except (subprocess.CalledProcessError, FileNotFoundError, KeyError, json.JSONDecodeError) as e:
+        print(f"@hpke/core peer failed: {e}", file=sys.stderr)
+    for k, v in figures.items():
+        print(f"{k:24s} {v:10.2f}")
+    print(f"ratio 1k vs floor  {figures['ours_1k_us'] / figures['floor_1k_us']:.3f}")
+    print(f"ratio 64k vs floor {figures['ours_64k_us'] / figures['floor_64k_us']:.3f}")
+    print(f"ratio chunk vs floor {figures['ours_chunk_us'] / figures['floor_chunk_us']:.3f}")
+    result = {"name": "seal", "ours_us": round(figures["ours_1k_us"], 2), "peer": "floor",
+              "peer_us": round(figures["floor_1k_us"], 2),
+              "ratio": round(figures["ours_1k_us"] / figures["floor_1k_us"], 3)}
+    result.update({k: round(v, 2) for k, v in figures.items()})
+    return result
+
+
+BENCHES = {"seal": bench_seal}
+
+if __name__ == "__main__":
+    print(json.dumps(BENCHES[sys.argv[1]]()))
