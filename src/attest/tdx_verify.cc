@@ -1,0 +1,307 @@
+#include "attest/tdx_verify.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+
+#include "seal/crypto.h"
+
+namespace cmln::attest {
+
+namespace {
+
+std::string Hex(ByteView b) { return HexEncode(b); }
+template <size_t N>
+std::string Hex(const std::array<uint8_t, N>& a) {
+  return HexEncode(ByteView(a.data(), N));
+}
+
+Status CheckWindow(std::string_view what, int64_t issue, int64_t next, int64_t now) {
+  if (now < issue) {
+    return Error(ErrorCode::kCollateralNotYetValid,
+                 std::string(what) + ".issueDate " + std::to_string(issue) + " is after now " + std::to_string(now));
+  }
+  // Valid on [issueDate, nextUpdate), the same convention OpenSSL applies to CRL nextUpdate.
+  if (now >= next) {
+    return Error(ErrorCode::kCollateralExpired,
+                 std::string(what) + ".nextUpdate " + std::to_string(next) + " is not after now " + std::to_string(now));
+  }
+  return OkStatus();
+}
+
+Status VerifySignedJson(std::string_view what, const std::vector<Certificate>& chain, std::string_view text,
+                        ByteView signature, const std::vector<Certificate>& roots, int64_t now, const Crl& root_crl,
+                        const ChainOptions& chain_options) {
+  auto path = VerifyChain(chain, roots, now, {root_crl}, chain_options);
+  if (!path.ok()) return path.error().WithContext(std::string(what) + " issuer chain");
+  CMLN_ASSIGN_OR_RETURN(PublicKey key, CertificatePublicKey(chain[0]));
+  auto sig = VerifyEcdsaRaw(key, HashAlg::kSha256, AsBytes(text), signature);
+  if (!sig.ok()) {
+    if (sig.error().code() != ErrorCode::kBadSignature) return sig.error().WithContext(what);
+    return Error(ErrorCode::kCollateralBadSignature, std::string(what) + ": signature over the JSON text does not verify");
+  }
+  return OkStatus();
+}
+
+// Steps 1, 4 (PCK chain), 5, 6, 7 of the header comment.
+Status VerifyQuoteSignatures(const TdxQuote& q, const std::vector<Certificate>& roots, int64_t now,
+                             const std::vector<Crl>& crls, const TdxVerifyOptions& options,
+                             std::vector<Certificate>* pck_chain_out, std::vector<std::string>* checks) {
+  auto pck_chain = ParsePemChain(q.pck_chain_pem);
+  if (!pck_chain.ok()) {
+    return pck_chain.error().WithContext("pck_cert_data at offset " + std::to_string(q.pck_chain_offset));
+  }
+  auto path = VerifyChain(*pck_chain, roots, now, crls, options.chain);
+  if (!path.ok()) return path.error().WithContext("PCK chain");
+  checks->push_back(crls.empty() ? "pck_chain" : "pck_chain_with_crls");
+
+  CMLN_ASSIGN_OR_RETURN(PublicKey pck_key, CertificatePublicKey((*pck_chain)[0]));
+  auto qe_sig = VerifyEcdsaRaw(pck_key, HashAlg::kSha256, q.qe_report_raw, q.qe_report_signature);
+  if (!qe_sig.ok()) {
+    return Error(ErrorCode::kQeReportBadSignature,
+                 "qe_report at offset " + std::to_string(q.qe_report_offset) + ": PCK signature does not verify");
+  }
+  checks->push_back("qe_report_signature");
+
+  const auto binding = seal::Sha256(Concat(ByteView(q.attestation_key), ByteView(q.qe_auth_data)));
+  Bytes want(64, 0);
+  std::memcpy(want.data(), binding.data(), binding.size());
+  if (!ConstantTimeEqual(want, ByteView(q.qe_report.report_data))) {
+    return Error(ErrorCode::kQeReportDataMismatch, "qe_report.report_data " + Hex(q.qe_report.report_data) +
+                                                        ", want SHA-256(attestation_key || qe_auth_data) " + Hex(want));
+  }
+  checks->push_back("qe_report_data_binding");
+
+  CMLN_ASSIGN_OR_RETURN(PublicKey att_key, EcPublicKeyFromRaw("P-256", q.attestation_key));
+  auto quote_sig = VerifyEcdsaRaw(att_key, HashAlg::kSha256, q.signed_region, q.signature);
+  if (!quote_sig.ok()) {
+    return Error(ErrorCode::kBadSignature, "quote signature over header||body (" +
+                                               std::to_string(q.signed_region.size()) + " bytes) does not verify");
+  }
+  checks->push_back("quote_signature");
+  *pck_chain_out = std::move(pck_chain).value();
+  return OkStatus();
+}
+
+Result<TdxQuote> ParseWithTrailingPolicy(ByteView quote, const TdxVerifyOptions& options) {
+  CMLN_ASSIGN_OR_RETURN(TdxQuote q, ParseTdxQuote(quote));
+  if (q.trailing_bytes > 0 && !q.trailing_all_zero && options.trailing == TrailingBytesPolicy::kRejectNonZero) {
+    return Error(ErrorCode::kTrailingData, std::to_string(q.trailing_bytes) + " non-zero bytes after the quote at offset " +
+                                               std::to_string(q.quote_size));
+  }
+  return q;
+}
+
+// Intel QVL's convergence: a lower component status can only pull the platform status down.
+TcbStatus Converge(TcbStatus platform, TcbStatus component) {
+  if (platform == TcbStatus::kTcbNotSupported || platform == TcbStatus::kRevoked) return platform;
+  switch (component) {
+    case TcbStatus::kRevoked:
+      return TcbStatus::kRevoked;
+    case TcbStatus::kTcbNotSupported:
+      return TcbStatus::kTcbNotSupported;
+    case TcbStatus::kOutOfDate:
+    case TcbStatus::kOutOfDateConfigurationNeeded:
+      if (platform == TcbStatus::kConfigurationNeeded || platform == TcbStatus::kConfigurationAndSWHardeningNeeded ||
+          platform == TcbStatus::kOutOfDateConfigurationNeeded) {
+        return TcbStatus::kOutOfDateConfigurationNeeded;
+      }
+      return TcbStatus::kOutOfDate;
+    default:
+      return platform;
+  }
+}
+
+void AddAdvisories(std::vector<std::string>& out, const std::vector<std::string>& ids) {
+  for (const auto& id : ids) {
+    if (std::find(out.begin(), out.end(), id) == out.end()) out.push_back(id);
+  }
+}
+
+template <size_t N>
+bool MaskedEqual(const std::array<uint8_t, N>& seen, const std::array<uint8_t, N>& want,
+                 const std::array<uint8_t, N>& mask) {
+  for (size_t i = 0; i < N; ++i) {
+    if ((seen[i] & mask[i]) != (want[i] & mask[i])) return false;
+  }
+  return true;
+}
+
+Status CheckQeIdentity(const SgxReport& qe, const QeIdentity& id) {
+  std::vector<std::string> mismatches;
+  if (qe.mr_signer != id.mrsigner) mismatches.push_back("mrsigner " + Hex(qe.mr_signer) + ", want " + Hex(id.mrsigner));
+  if (qe.isv_prod_id != id.isvprodid) {
+    mismatches.push_back("isvprodid " + std::to_string(qe.isv_prod_id) + ", want " + std::to_string(id.isvprodid));
+  }
+  if ((qe.misc_select & id.miscselect_mask) != (id.miscselect & id.miscselect_mask)) {
+    mismatches.push_back("miscselect " + std::to_string(qe.misc_select) + ", want " + std::to_string(id.miscselect));
+  }
+  if (!MaskedEqual(qe.attributes, id.attributes, id.attributes_mask)) {
+    mismatches.push_back("attributes " + Hex(qe.attributes) + ", want " + Hex(id.attributes) + " under mask " +
+                         Hex(id.attributes_mask));
+  }
+  if (mismatches.empty()) return OkStatus();
+  std::string msg = "qe_report does not match qe_identity:";
+  for (const auto& m : mismatches) msg += " " + m + ";";
+  return Error(ErrorCode::kQeIdentityMismatch, msg);
+}
+
+const IsvSvnLevel* FirstIsvSvnLevel(const std::vector<IsvSvnLevel>& levels, uint16_t isvsvn) {
+  for (const auto& l : levels) {
+    if (isvsvn >= l.isvsvn) return &l;
+  }
+  return nullptr;
+}
+
+// Step 10 and the module's own TCB level. Returns the module status (kUnknown when judged by "tdxModule"
+// alone, which carries no levels).
+Result<TcbStatus> CheckTdxModule(const TdReport& body, const TcbInfo& info, std::vector<std::string>* advisories) {
+  const uint8_t module_version = body.tee_tcb_svn[1];
+  if (module_version == 0) {
+    if (!info.tdx_module) return TcbStatus::kUnknown;
+    const auto& m = *info.tdx_module;
+    if (body.mr_signer_seam != m.mrsigner || !MaskedEqual(body.seam_attributes, m.attributes, m.attributes_mask)) {
+      return Error(ErrorCode::kCollateralMismatch, "TDX module mr_signer_seam " + Hex(body.mr_signer_seam) +
+                                                       " / seam_attributes " + Hex(body.seam_attributes) +
+                                                       " do not match tcb_info.tdxModule");
+    }
+    return TcbStatus::kUnknown;
+  }
+  char id[16];
+  std::snprintf(id, sizeof(id), "TDX_%02X", module_version);
+  const TdxModuleIdentity* m = nullptr;
+  for (const auto& candidate : info.tdx_module_identities) {
+    if (candidate.id == id) m = &candidate;
+  }
+  if (m == nullptr) {
+    return Error(ErrorCode::kCollateralMismatch, std::string("tcb_info.tdxModuleIdentities has no ") + id);
+  }
+  if (body.mr_signer_seam != m->mrsigner || !MaskedEqual(body.seam_attributes, m->attributes, m->attributes_mask)) {
+    return Error(ErrorCode::kCollateralMismatch, std::string("TDX module does not match tcb_info.tdxModuleIdentities ") + id);
+  }
+  const IsvSvnLevel* level = FirstIsvSvnLevel(m->levels, body.tee_tcb_svn[0]);
+  if (level == nullptr) return TcbStatus::kTcbNotSupported;
+  AddAdvisories(*advisories, level->advisory_ids);
+  return level->status;
+}
+
+const TcbLevel* MatchPlatformLevel(const TcbInfo& info, const PckExtensions& pck, const TdReport& body) {
+  // With module identities, TEE_TCB_SVN[0..1] (module SVN and version) are judged by the module identity.
+  const size_t tdx_start = (!info.tdx_module_identities.empty() && body.tee_tcb_svn[1] > 0) ? 2 : 0;
+  for (const auto& level : info.levels) {
+    bool ok = pck.pcesvn >= level.pcesvn;
+    for (size_t i = 0; ok && i < 16; ++i) ok = pck.sgx_tcb_components[i] >= level.sgx_components[i];
+    if (!ok) continue;
+    if (!level.has_tdx_components) continue;  // a TDX quote needs TDX components to match
+    for (size_t i = tdx_start; ok && i < 16; ++i) ok = body.tee_tcb_svn[i] >= level.tdx_components[i];
+    if (ok) return &level;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+TdxVerifyOptions DefaultTdxVerifyOptions() { return TdxVerifyOptions{}; }
+
+Result<VerifiedTdxReport> VerifyTdxQuote(ByteView quote, const TdxCollateral& c, const std::vector<Certificate>& roots,
+                                         int64_t now, const TdxVerifyOptions& options) {
+  VerifiedTdxReport out;
+  CMLN_ASSIGN_OR_RETURN(out.quote, ParseWithTrailingPolicy(quote, options));
+  out.checks.push_back("parse");
+  const TdxQuote& q = out.quote;
+
+  // Dates first: stale collateral is refused before any expensive work (THREATS A4).
+  CMLN_TRY(CheckWindow("qe_identity", c.qe_identity.issue_date, c.qe_identity.next_update, now));
+  CMLN_TRY(CheckWindow("tcb_info", c.tcb_info.issue_date, c.tcb_info.next_update, now));
+  out.checks.push_back("collateral_dates");
+
+  CMLN_TRY(VerifySignedJson("tcb_info", c.tcb_info_issuer_chain, c.tcb_info_text, c.tcb_info_signature, roots, now,
+                            c.root_ca_crl, options.chain));
+  out.checks.push_back("tcb_info_signature");
+  CMLN_TRY(VerifySignedJson("qe_identity", c.qe_identity_issuer_chain, c.qe_identity_text, c.qe_identity_signature,
+                            roots, now, c.root_ca_crl, options.chain));
+  out.checks.push_back("qe_identity_signature");
+
+  auto crl_issuer = VerifyChain(c.pck_crl_issuer_chain, roots, now, {c.root_ca_crl}, options.chain);
+  if (!crl_issuer.ok()) return crl_issuer.error().WithContext("pck_crl issuer chain");
+  out.checks.push_back("pck_crl_issuer_chain");
+
+  std::vector<Certificate> pck_chain;
+  CMLN_TRY(VerifyQuoteSignatures(q, roots, now, {c.root_ca_crl, c.pck_crl}, options, &pck_chain, &out.checks));
+
+  CMLN_ASSIGN_OR_RETURN(out.pck, PckExtensionsOf(pck_chain[0]));
+  out.fmspc = out.pck.fmspc;
+  if (c.tcb_info.id != "TDX" || c.tcb_info.version != 3) {
+    return Error(ErrorCode::kCollateralMismatch, "tcb_info.id \"" + c.tcb_info.id + "\" v" +
+                                                     std::to_string(c.tcb_info.version) + ", want \"TDX\" v3");
+  }
+  if (c.qe_identity.id != "TD_QE") {
+    return Error(ErrorCode::kCollateralMismatch, "qe_identity.id \"" + c.qe_identity.id + "\", want \"TD_QE\"");
+  }
+  if (out.pck.fmspc != c.tcb_info.fmspc) {
+    return Error(ErrorCode::kCollateralMismatch,
+                 "PCK FMSPC " + Hex(out.pck.fmspc) + ", tcb_info.fmspc " + Hex(c.tcb_info.fmspc));
+  }
+  if (out.pck.pce_id != c.tcb_info.pce_id) {
+    return Error(ErrorCode::kCollateralMismatch,
+                 "PCK PCE-ID " + Hex(out.pck.pce_id) + ", tcb_info.pceId " + Hex(c.tcb_info.pce_id));
+  }
+  out.checks.push_back("collateral_platform");
+
+  CMLN_TRY(CheckQeIdentity(q.qe_report, c.qe_identity));
+  out.checks.push_back("qe_identity");
+
+  std::vector<std::string> module_advisories;
+  CMLN_ASSIGN_OR_RETURN(out.tdx_module_tcb_status, CheckTdxModule(q.body, c.tcb_info, &module_advisories));
+  out.checks.push_back("tdx_module");
+
+  // TCB status: a result, not an error.
+  if (const TcbLevel* level = MatchPlatformLevel(c.tcb_info, out.pck, q.body)) {
+    out.platform_tcb_status = level->status;
+    out.tcb_date = level->tcb_date;
+    AddAdvisories(out.advisory_ids, level->advisory_ids);
+  } else {
+    out.platform_tcb_status = TcbStatus::kTcbNotSupported;
+  }
+  if (const IsvSvnLevel* qe_level = FirstIsvSvnLevel(c.qe_identity.levels, q.qe_report.isv_svn)) {
+    out.qe_tcb_status = qe_level->status;
+    AddAdvisories(out.advisory_ids, qe_level->advisory_ids);
+  } else {
+    out.qe_tcb_status = TcbStatus::kOutOfDate;  // below every level Intel lists for the QE
+  }
+  AddAdvisories(out.advisory_ids, module_advisories);
+  out.tcb_status = Converge(Converge(out.platform_tcb_status, out.tdx_module_tcb_status), out.qe_tcb_status);
+  if (out.tcb_status == TcbStatus::kTcbNotSupported) out.advisory_ids.clear();
+  out.checks.push_back("tcb_status");
+  return out;
+}
+
+Result<VerifiedTdxReport> VerifyTdxQuoteSignatures(ByteView quote, const std::vector<Certificate>& roots, int64_t now,
+                                                   const TdxVerifyOptions& options) {
+  VerifiedTdxReport out;
+  CMLN_ASSIGN_OR_RETURN(out.quote, ParseWithTrailingPolicy(quote, options));
+  out.checks.push_back("parse");
+  std::vector<Certificate> pck_chain;
+  CMLN_TRY(VerifyQuoteSignatures(out.quote, roots, now, {}, options, &pck_chain, &out.checks));
+  CMLN_ASSIGN_OR_RETURN(out.pck, PckExtensionsOf(pck_chain[0]));
+  out.fmspc = out.pck.fmspc;
+  return out;
+}
+
+Verdict TdxVerdictOf(const VerifiedTdxReport& r) {
+  Verdict v;
+  v.platform = "tdx";
+  v.tcb_status = r.tcb_status;
+  v.advisory_ids = r.advisory_ids;
+  const TdReport& b = r.quote.body;
+  v.measurements["mrtd"] = Hex(b.mr_td);
+  for (size_t i = 0; i < 4; ++i) v.measurements["rtmr" + std::to_string(i)] = Hex(b.rtmr[i]);
+  v.measurements["mrconfigid"] = Hex(b.mr_config_id);
+  v.measurements["mrowner"] = Hex(b.mr_owner);
+  v.measurements["mrownerconfig"] = Hex(b.mr_owner_config);
+  v.measurements["mrseam"] = Hex(b.mr_seam);
+  v.report_data = Hex(b.report_data);
+  return v;
+}
+
+}  // namespace cmln::attest

@@ -1,0 +1,89 @@
+// Offline verification of an Intel TDX DCAP quote (v4/v5) against QuoteCollateralV3 collateral and pinned
+// Intel SGX root certificates at a caller-given time. One pure function: no I/O, no clock, no policy.
+//
+// What VerifyTdxQuote checks, in this order (the first failure is returned; `checks` lists what passed):
+//   1. the quote parses (tdx_quote.h); trailing bytes are zero (or options allow any),
+//   2. QE identity, then TCB info: issueDate <= now < nextUpdate (CRLs likewise, in step 4),
+//   3. TCB info issuer chain and QE identity issuer chain -> pinned root, with the root CA CRL; the ECDSA
+//      signature over the exact tcb_info / qe_identity text,
+//   4. PCK CRL issuer chain -> pinned root; the PCK chain carried in the quote -> pinned root with the root CA
+//      CRL and the PCK CRL (revocation, CRL validity at now, CRL signatures),
+//   5. the PCK leaf's signature over the QE report,
+//   6. QE report data == SHA-256(attestation key || QE auth data) || 32 zero bytes,
+//   7. the attestation key's signature over header||body,
+//   8. collateral belongs to this platform: FMSPC and PCE-ID of the PCK extension equal the TCB info's;
+//      TCB info id "TDX" v3; QE identity id "TD_QE",
+//   9. the QE report matches the QE identity (MRSIGNER, ISVPRODID, masked MISCSELECT and ATTRIBUTES),
+//  10. the TDX module (MRSIGNERSEAM, SEAM attributes) matches tdxModule / tdxModuleIdentities["TDX_xx"].
+// Then the TCB status is computed (not an error): the first TCB level, in collateral order, whose 16 SGX
+// components and PCESVN are <= the PCK certificate's and whose TDX components are <= TEE_TCB_SVN (from
+// index 2 when TEE_TCB_SVN[1] > 0, the module version being judged by its module identity instead); no
+// level -> TcbNotSupported. The TDX module's and the QE's own levels can only lower the status
+// (UpToDate -> OutOfDate etc., as Intel's QVL converges them). Advisory ids are the union, in order.
+//
+// Error codes (each a distinct reason; see common/status.h): kTruncated/kMalformed/kUnsupported/
+// kLengthTooLarge/kBadEncoding (malformed quote or collateral), kTrailingData, kCollateralExpired,
+// kCollateralNotYetValid, kCollateralBadSignature, kChainUntrusted, kCertExpired, kCertNotYetValid,
+// kCertRevoked, kCrlExpired, kCrlNotYetValid, kCrlBadSignature, kQeReportBadSignature,
+// kQeReportDataMismatch, kBadSignature (quote signature), kInvalidKey (attestation key not on P-256),
+// kCollateralMismatch, kQeIdentityMismatch.
+//
+// Thread safety: pure; the inputs are only read.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "attest/pck_extensions.h"
+#include "attest/tdx_collateral.h"
+#include "attest/tdx_quote.h"
+#include "attest/verdict.h"
+#include "attest/x509.h"
+
+namespace cmln::attest {
+
+enum class TrailingBytesPolicy {
+  kRejectNonZero,  // zero padding (configfs-tsm buffers) is accepted and recorded; anything else is
+                   // kTrailingData, because those bytes are not covered by any signature
+  kIgnore,         // accept any trailing bytes (recorded, never exposed); e.g. go-tdx-guest's sample quote
+};
+
+struct TdxVerifyOptions {
+  // Default kRejectNonZero.
+  TrailingBytesPolicy trailing = TrailingBytesPolicy::kRejectNonZero;
+  // Chain options for every chain (default: X509 strict on, CRL check on every certificate).
+  ChainOptions chain = DefaultChainOptions();
+};
+TdxVerifyOptions DefaultTdxVerifyOptions();
+
+struct VerifiedTdxReport {
+  TdxQuote quote;  // parsed quote (body = the TD report)
+  TcbStatus tcb_status = TcbStatus::kUnknown;  // converged status; kUnknown only from VerifyTdxQuoteSignatures
+  std::vector<std::string> advisory_ids;
+  TcbStatus platform_tcb_status = TcbStatus::kUnknown;
+  TcbStatus tdx_module_tcb_status = TcbStatus::kUnknown;
+  TcbStatus qe_tcb_status = TcbStatus::kUnknown;
+  std::string tcb_date;  // of the matched platform level
+  std::array<uint8_t, 6> fmspc{};
+  PckExtensions pck;
+  std::vector<std::string> checks;  // names of the checks that passed, in order
+};
+
+// Full verification; see the file comment. `roots` are the pinned Intel SGX root CA certificate(s);
+// `now` is unix seconds.
+Result<VerifiedTdxReport> VerifyTdxQuote(ByteView quote, const TdxCollateral& collateral,
+                                         const std::vector<Certificate>& roots, int64_t now,
+                                         const TdxVerifyOptions& options = DefaultTdxVerifyOptions());
+
+// Signatures only, for evidence without collateral: steps 1, 4 (without CRLs), 5, 6 and 7. The TCB status
+// stays kUnknown; never sufficient to accept a quote, but shows it is genuine Intel evidence.
+Result<VerifiedTdxReport> VerifyTdxQuoteSignatures(ByteView quote, const std::vector<Certificate>& roots, int64_t now,
+                                                   const TdxVerifyOptions& options = DefaultTdxVerifyOptions());
+
+// A Verdict skeleton (platform "tdx", tcb status, advisories, measurements mrtd/rtmr0..3/mrconfigid/
+// mrowner/mrownerconfig/mrseam, report data) for the CLI; `accepted` and `reasons` are left to policy.
+Verdict TdxVerdictOf(const VerifiedTdxReport& report);
+
+}  // namespace cmln::attest
