@@ -58,10 +58,17 @@ Result<Genesis> ParseGenesis(std::string_view text) {
 }
 
 Result<pb::Params> ParamsFromJson(const nlohmann::json& j) {
-  pb::Params p = DefaultParams();
+  // Fields the genesis leaves out keep their documented defaults (JsonStringToMessage clears first).
+  pb::Params p;
+  std::string defaults;
+  google::protobuf::util::JsonPrintOptions po;
+  po.preserve_proto_field_names = true;
+  (void)google::protobuf::util::MessageToJsonString(DefaultParams(), &defaults, po);
+  nlohmann::json merged = nlohmann::json::parse(defaults);
+  merged.merge_patch(j);
   google::protobuf::util::JsonParseOptions opts;
   opts.ignore_unknown_fields = false;
-  auto st = google::protobuf::util::JsonStringToMessage(j.dump(), &p, opts);
+  auto st = google::protobuf::util::JsonStringToMessage(merged.dump(), &p, opts);
   if (!st.ok()) return Bad("params: " + std::string(st.message()));
   CMLN_TRY(ValidateParams(p));
   return p;
