@@ -309,7 +309,14 @@ Result<std::vector<Certificate>> VerifyChain(const std::vector<Certificate>& cha
     const int depth = X509_STORE_CTX_get_error_depth(ctx.get());
     X509* bad = X509_STORE_CTX_get_current_cert(ctx.get());
     ERR_clear_error();
-    return ChainError(err == X509_V_OK ? X509_V_ERR_UNSPECIFIED : err, depth, bad);
+    Error error = ChainError(err == X509_V_OK ? X509_V_ERR_UNSPECIFIED : err, depth, bad);
+    // OpenSSL checks revocation before the signatures of the chain, so an impostor root (right name,
+    // wrong key) first shows up as a bad CRL signature. Report the chain's own defect when it has one.
+    if (!crls.empty()) {
+      auto without_crls = VerifyChain(chain, roots, now, {}, options);
+      if (!without_crls.ok()) return without_crls.error();
+    }
+    return error;
   }
   std::vector<Certificate> path;
   STACK_OF(X509)* verified = X509_STORE_CTX_get0_chain(ctx.get());

@@ -108,8 +108,9 @@ ChainOptions DefaultChainOptions();
 // allowed) up to one of `roots` at unix time `now`. When `crls` is non-empty, revocation is checked
 // (every certificate must then have a CRL from its issuer, and each CRL must be valid at `now` and
 // correctly signed). On success returns the verified path leaf-first, ending with the pinned root.
-// On failure returns the code of the first problem found (see the list at the top); the message names
-// the depth and subject of the offending certificate.
+// On failure returns one code (see the list at the top): a defect of the chain itself (signatures, dates,
+// roots) takes precedence over revocation and CRL problems; the message names the depth and subject of the
+// offending certificate.
 Result<std::vector<Certificate>> VerifyChain(const std::vector<Certificate>& chain,
                                              const std::vector<Certificate>& roots, int64_t now,
                                              const std::vector<Crl>& crls,
