@@ -11,6 +11,8 @@
 //   collateral = {"kind", "id", "issue_time", "next_update", ["verify_error": code number]}
 #pragma once
 
+#include <optional>
+
 #include <nlohmann/json.hpp>
 
 #include "chain/attestation_verifier.h"
@@ -26,6 +28,7 @@ class TestOnlyJsonBundleVerifier final : public AttestationVerifier {
     if (j.contains("verify_error")) {
       return Error(static_cast<ErrorCode>(j["verify_error"].get<int>()), "test bundle: verify_error");
     }
+    if (force_error) return Error(*force_error, "test bundle: forced error");
     if (collateral.empty()) return Error(ErrorCode::kNotFound, "test bundle: no collateral handed over");
     last_collateral_count = collateral.size();
     VerifiedBundle v;
@@ -33,6 +36,7 @@ class TestOnlyJsonBundleVerifier final : public AttestationVerifier {
     v.simulated = j.value("simulated", false);
     v.debug = j.value("debug", false);
     attest::ParseTcbStatus(j.value("tcb_status", "UpToDate"), &v.tcb_status);
+    if (force_tcb) v.tcb_status = *force_tcb;
     for (auto it = j["measurements"].begin(); it != j["measurements"].end(); ++it) {
       v.measurements[it.key()] = *HexDecode(it.value().get<std::string>());
     }
@@ -62,6 +66,9 @@ class TestOnlyJsonBundleVerifier final : public AttestationVerifier {
   }
 
   mutable size_t last_collateral_count = 0;
+  // Set by tests to model later events (a revoked PCK, a TCB recovery that lowers the status).
+  std::optional<ErrorCode> force_error;
+  std::optional<attest::TcbStatus> force_tcb;
 };
 
 }  // namespace cmln::chain::testing
