@@ -282,7 +282,9 @@ TEST_F(KeyringFileTest, UntouchedFileLoads) { EXPECT_EQ(OpenWith(doc_), ErrorCod
 
 TEST_F(KeyringFileTest, TamperedFieldsAreRejected) {
   json j = doc_;
-  j["keys"][0]["pubkey"] = "03" + j["keys"][0]["pubkey"].get<std::string>().substr(2);
+  // The other parity of the same x coordinate: a valid point, but not this key's.
+  const std::string pub = j["keys"][0]["pubkey"];
+  j["keys"][0]["pubkey"] = (pub.substr(0, 2) == "02" ? "03" : "02") + pub.substr(2);
   EXPECT_EQ(OpenWith(j), ErrorCode::kMalformed);
 
   j = doc_;
