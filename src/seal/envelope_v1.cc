@@ -104,21 +104,17 @@ Result<json> ParseObject(std::string_view text, size_t max_depth, std::string_vi
   std::string duplicate;
   json::parser_callback_t on_event = [&](int /*depth*/, json::parse_event_t event, json& parsed) {
     switch (event) {
-      case json::parse_event_t::object_start:
-        open_objects.emplace_back();
-        break;
+      case json::parse_event_t::object_start: open_objects.emplace_back(); break;
       case json::parse_event_t::object_end:
         if (!open_objects.empty()) open_objects.pop_back();
         break;
       case json::parse_event_t::key:
         if (const auto* key = parsed.get_ptr<const std::string*>();
-            key != nullptr && !open_objects.empty() && !open_objects.back().insert(*key).second &&
-            duplicate.empty()) {
+            key != nullptr && !open_objects.empty() && !open_objects.back().insert(*key).second && duplicate.empty()) {
           duplicate = *key;
         }
         break;
-      default:
-        break;
+      default: break;
     }
     return true;
   };
@@ -386,8 +382,8 @@ Result<Response> ParseResponse(std::string_view json_text) {
   if (r.aead_id != kAeadId) {
     return f.Err(ErrorCode::kUnsupported, kFieldAeadId, "aead_id " + std::to_string(r.aead_id) + " is not 3");
   }
-  CMLN_TRY(f.OnlyKeys({kFieldVersion, kFieldSessionId, kFieldNonce, kFieldAeadId, kFieldResponseNonce,
-                       kFieldCiphertext}));
+  CMLN_TRY(
+      f.OnlyKeys({kFieldVersion, kFieldSessionId, kFieldNonce, kFieldAeadId, kFieldResponseNonce, kFieldCiphertext}));
   CMLN_ASSIGN_OR_RETURN(r.session_id, f.String(kFieldSessionId));
   CMLN_TRY(CheckSessionIdSyntax(f, r.session_id));
   CMLN_ASSIGN_OR_RETURN(r.nonce, f.Uint64(kFieldNonce));
@@ -412,8 +408,8 @@ std::string SerializeResponse(const Response& r) {
 
 // --- Exchange ------------------------------------------------------------------------------------------------
 
-Result<SealedRequest> SealRequest(const X25519PublicKey& node_public_key, std::string_view session_id,
-                                  uint64_t nonce, ByteView body) {
+Result<SealedRequest> SealRequest(const X25519PublicKey& node_public_key, std::string_view session_id, uint64_t nonce,
+                                  ByteView body) {
   return SealRequestImpl(node_public_key, session_id, nonce, body, nullptr);
 }
 
@@ -430,8 +426,8 @@ Status ReplayGuard::Accept(std::string_view session_id, uint64_t nonce) {
   auto it = index_.find(key);
   if (it != index_.end()) {
     if (nonce <= it->second->second) {
-      return Error(ErrorCode::kReplay, "nonce " + std::to_string(nonce) +
-                                           " is not above the last accepted nonce of the session");
+      return Error(ErrorCode::kReplay,
+                   "nonce " + std::to_string(nonce) + " is not above the last accepted nonce of the session");
     }
     it->second->second = nonce;
     lru_.splice(lru_.begin(), lru_, it->second);
@@ -458,9 +454,8 @@ Result<OpenedRequest> OpenRequest(const X25519KeyPair& node_key, std::string_vie
   if (request.recipient_key_id != RecipientKeyId(node_key.public_key)) {
     return Error(ErrorCode::kUnknownKeyId, "request.recipient_key_id: not this node's key");
   }
-  CMLN_ASSIGN_OR_RETURN(hpke::Context context, hpke::SetupBaseRecipient(kSuite, request.enc,
-                                                                         node_key.private_key.view(),
-                                                                         AsBytes(kHpkeInfo)));
+  CMLN_ASSIGN_OR_RETURN(hpke::Context context,
+                        hpke::SetupBaseRecipient(kSuite, request.enc, node_key.private_key.view(), AsBytes(kHpkeInfo)));
   auto body = context.Open(RequestAad(request.session_id, request.nonce, request.prompt_hash), request.ciphertext);
   if (!body.ok()) return body.error().WithContext("request.ciphertext");
   const Digest32 actual_hash = Sha256(*body);

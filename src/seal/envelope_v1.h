@@ -39,11 +39,10 @@
 #include <cstdint>
 #include <list>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <unordered_map>
-
-#include <nlohmann/json.hpp>
 
 #include "common/bytes.h"
 #include "common/status.h"
@@ -58,20 +57,20 @@ inline constexpr std::string_view kRequestAadLabel = "gonka/devshard/req/v1";
 inline constexpr std::string_view kResponseAadLabel = "gonka/devshard/resp/v1";
 inline constexpr std::string_view kResponseKeyExporterContext = "gonka/devshard/response-key/v1";
 inline constexpr std::string_view kEnvelopeVersionName = "v1";  // identity document's envelope_version
-inline constexpr uint64_t kVersion = 1;                          // request/response "version"
-inline constexpr uint16_t kKemId = 0x0020;                       // DHKEM(X25519, HKDF-SHA256)
-inline constexpr uint16_t kKdfId = 0x0001;                       // HKDF-SHA256
-inline constexpr uint16_t kAeadId = 0x0003;                      // ChaCha20-Poly1305
+inline constexpr uint64_t kVersion = 1;                         // request/response "version"
+inline constexpr uint16_t kKemId = 0x0020;                      // DHKEM(X25519, HKDF-SHA256)
+inline constexpr uint16_t kKdfId = 0x0001;                      // HKDF-SHA256
+inline constexpr uint16_t kAeadId = 0x0003;                     // ChaCha20-Poly1305
 inline constexpr hpke::Suite kSuite{hpke::KemId::kX25519HkdfSha256, hpke::KdfId::kHkdfSha256,
                                     hpke::AeadId::kChaCha20Poly1305};
 
 // --- Sizes and caps ----------------------------------------------------------------------------------------
-inline constexpr size_t kEncSize = hpke::kEncSize;        // 32 raw bytes of the encapsulated key
-inline constexpr size_t kPromptHashSize = 32;             // SHA-256
-inline constexpr size_t kResponseKeySize = 32;            // exporter length
+inline constexpr size_t kEncSize = hpke::kEncSize;            // 32 raw bytes of the encapsulated key
+inline constexpr size_t kPromptHashSize = 32;                 // SHA-256
+inline constexpr size_t kResponseKeySize = 32;                // exporter length
 inline constexpr size_t kResponseNonceSize = kAeadNonceSize;  // 12
-inline constexpr size_t kKeyIdBytes = 8;                  // first 8 bytes of SHA-256(pk)...
-inline constexpr size_t kKeyIdHexSize = 2 * kKeyIdBytes;  // ...as 16 lowercase hex characters
+inline constexpr size_t kKeyIdBytes = 8;                      // first 8 bytes of SHA-256(pk)...
+inline constexpr size_t kKeyIdHexSize = 2 * kKeyIdBytes;      // ...as 16 lowercase hex characters
 // Our caps (the format has none): the whole JSON text, checked before parsing, and the session id.
 inline constexpr size_t kMaxJsonSize = 8u << 20;  // 8 MiB
 inline constexpr size_t kMaxSessionIdSize = 256;
@@ -100,9 +99,9 @@ struct Request {
   uint16_t kem_id = kKemId;
   uint16_t kdf_id = kKdfId;
   uint16_t aead_id = kAeadId;
-  Bytes enc;                 // kEncSize after a successful parse
+  Bytes enc;  // kEncSize after a successful parse
   Digest32 prompt_hash{};
-  Bytes ciphertext;          // HPKE ciphertext || tag
+  Bytes ciphertext;  // HPKE ciphertext || tag
 };
 Result<Request> ParseRequest(std::string_view json_text);
 std::string SerializeRequest(const Request& request);
@@ -113,7 +112,7 @@ struct Response {
   uint64_t nonce = 0;
   uint16_t aead_id = kAeadId;
   std::array<uint8_t, kResponseNonceSize> response_nonce{};
-  Bytes ciphertext;          // ChaCha20-Poly1305 ciphertext || tag
+  Bytes ciphertext;  // ChaCha20-Poly1305 ciphertext || tag
 };
 Result<Response> ParseResponse(std::string_view json_text);
 std::string SerializeResponse(const Response& response);
@@ -128,15 +127,15 @@ struct ResponseContext {
 };
 
 struct SealedRequest {
-  std::string json;          // the request body to POST
-  ResponseContext context;   // for OpenResponse
+  std::string json;         // the request body to POST
+  ResponseContext context;  // for OpenResponse
 };
 
 // Client: seals `body` to the node's X25519 public key with a fresh ephemeral key.
 // kInvalidArgument for an empty session_id, kLengthTooLarge for a session_id above kMaxSessionIdSize or a
 // request whose JSON would exceed kMaxJsonSize (the node would refuse it); kInvalidKey for a small-order key.
-Result<SealedRequest> SealRequest(const X25519PublicKey& node_public_key, std::string_view session_id,
-                                  uint64_t nonce, ByteView body);
+Result<SealedRequest> SealRequest(const X25519PublicKey& node_public_key, std::string_view session_id, uint64_t nonce,
+                                  ByteView body);
 // Deterministic variant with a given ephemeral private key: known-answer and interop tests only.
 Result<SealedRequest> SealRequestForTesting(const X25519PublicKey& node_public_key, std::string_view session_id,
                                             uint64_t nonce, ByteView body, ByteView ephemeral_private_key);
@@ -169,8 +168,8 @@ class ReplayGuard {
 };
 
 struct OpenedRequest {
-  Bytes body;                // the plaintext request body
-  ResponseContext context;   // for SealResponse
+  Bytes body;               // the plaintext request body
+  ResponseContext context;  // for SealResponse
 };
 
 // Node: parses and opens a request sealed to `node_key`, checks prompt_hash, and only then records the nonce
@@ -182,8 +181,7 @@ Result<OpenedRequest> OpenRequest(const X25519KeyPair& node_key, std::string_vie
 // kLengthTooLarge if the response JSON would exceed kMaxJsonSize.
 Result<std::string> SealResponse(const ResponseContext& context, ByteView body);
 // Deterministic variant with a given response nonce: tests only.
-Result<std::string> SealResponseForTesting(const ResponseContext& context, ByteView body,
-                                           ByteView response_nonce);
+Result<std::string> SealResponseForTesting(const ResponseContext& context, ByteView body, ByteView response_nonce);
 
 // Client: parses and opens the response to the request that produced `context`.
 Result<Bytes> OpenResponse(const ResponseContext& context, std::string_view response_json);
@@ -198,9 +196,9 @@ struct Identity {
   std::string provider;
   std::string envelope_version{kEnvelopeVersionName};
   X25519PublicKey public_key{};
-  std::string key_id;        // RecipientKeyId(public_key)
-  Bytes quote;               // raw TEE quote (base64 on the wire)
-  Bytes measurement;         // MRTD (lowercase hex on the wire)
+  std::string key_id;                               // RecipientKeyId(public_key)
+  Bytes quote;                                      // raw TEE quote (base64 on the wire)
+  Bytes measurement;                                // MRTD (lowercase hex on the wire)
   nlohmann::json extra = nlohmann::json::object();  // any JSON value, passed through
 };
 // kInvalidArgument if envelope_version is not "v1" or key_id is not RecipientKeyId(public_key).

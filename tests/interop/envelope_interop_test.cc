@@ -7,10 +7,9 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "seal/envelope_v1.h"
 #include "testing/test_util.h"
@@ -26,8 +25,8 @@ json RunPeer(const json& command) {
   const auto r = testing::RunProcess("node '" + kJsDir + "/envelope_peer.mjs'", command.dump());
   json out = json::parse(r.out, nullptr, /*allow_exceptions=*/false);
   if (out.is_discarded() || !out.is_object()) {
-    return json{{"error", "peer printed no JSON object (exit " + std::to_string(r.exit_code) + "): " +
-                              r.out.substr(0, 500)}};
+    return json{
+        {"error", "peer printed no JSON object (exit " + std::to_string(r.exit_code) + "): " + r.out.substr(0, 500)}};
   }
   if (!out.contains("error") && r.exit_code != 0) out["error"] = "exit code " + std::to_string(r.exit_code);
   return out;
@@ -36,9 +35,9 @@ json RunPeer(const json& command) {
 Bytes FromHex(const json& v) { return testing::Hex(v.get<std::string>()); }
 
 std::vector<Bytes> Bodies() {
-  std::vector<Bytes> bodies = {Bytes{},
-                               ToBytes(std::string_view(R"({"model":"qwen","messages":[{"role":"user","content":"2+2?"}]})")),
-                               Bytes(65536)};
+  std::vector<Bytes> bodies = {
+      Bytes{}, ToBytes(std::string_view(R"({"model":"qwen","messages":[{"role":"user","content":"2+2?"}]})")),
+      Bytes(65536)};
   for (size_t i = 0; i < bodies.back().size(); ++i) bodies.back()[i] = static_cast<uint8_t>(i * 13 + 1);
   return bodies;
 }
@@ -142,11 +141,8 @@ TEST_F(EnvelopeInterop, B2_TamperingRefusedOnBothSides) {
 
   // A JS request for another node: kUnknownKeyId (HTTP 421).
   const X25519KeyPair other = X25519Generate();
-  const json foreign = RunPeer(json{{"op", "client_seal"},
-                                    {"pk", HexEncode(other.public_key)},
-                                    {"session_id", "s"},
-                                    {"nonce", 4},
-                                    {"body", "00"}});
+  const json foreign = RunPeer(json{
+      {"op", "client_seal"}, {"pk", HexEncode(other.public_key)}, {"session_id", "s"}, {"nonce", 4}, {"body", "00"}});
   ASSERT_FALSE(foreign.contains("error")) << foreign["error"];
   auto unknown = OpenRequest(node_, foreign["request"].get<std::string>(), guard);
   ASSERT_FALSE(unknown.ok());

@@ -1,14 +1,14 @@
 // HPKE interop against the npm implementation @hpke/core (tests/interop/js/hpke_peer.mjs): for every AEAD we
 // support (AES-128-GCM, AES-256-GCM, ChaCha20-Poly1305, export-only) and both modes, the JavaScript peer seals
-// and we open, we seal and it opens, and the secret exports agree. Tampered ciphertexts are refused on both sides. Needs `node` and tests/interop/js/node_modules
-// (scripts/setup runs `npm ci` there); a missing peer is a failure, not a skip.
+// and we open, we seal and it opens, and the secret exports agree. Tampered ciphertexts are refused on both sides.
+// Needs `node` and tests/interop/js/node_modules (scripts/setup runs `npm ci` there); a missing peer is a failure, not
+// a skip.
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "seal/hpke.h"
 #include "testing/test_util.h"
@@ -25,8 +25,8 @@ json RunPeer(const json& command) {
   const auto r = testing::RunProcess("node '" + kJsDir + "/hpke_peer.mjs'", command.dump());
   json out = json::parse(r.out, nullptr, /*allow_exceptions=*/false);
   if (out.is_discarded() || !out.is_object()) {
-    return json{{"error", "peer printed no JSON object (exit " + std::to_string(r.exit_code) + "): " +
-                              r.out.substr(0, 500)}};
+    return json{
+        {"error", "peer printed no JSON object (exit " + std::to_string(r.exit_code) + "): " + r.out.substr(0, 500)}};
   }
   if (!out.contains("error") && r.exit_code != 0) out["error"] = "exit code " + std::to_string(r.exit_code);
   return out;
@@ -63,8 +63,7 @@ class HpkeInterop : public ::testing::TestWithParam<Case> {
     // Messages: empty, short, one AEAD block boundary, and 64 KiB.
     // Export-only contexts carry no messages, only exports.
     if (!export_only()) {
-      plaintexts_ = {Bytes{}, ToBytes(std::string_view("hello from the other side")), Bytes(16, 0x5a),
-                     Bytes(65536)};
+      plaintexts_ = {Bytes{}, ToBytes(std::string_view("hello from the other side")), Bytes(16, 0x5a), Bytes(65536)};
       for (size_t i = 0; i < plaintexts_.back().size(); ++i) {
         plaintexts_.back()[i] = static_cast<uint8_t>(i * 31 + 7);
       }
@@ -187,9 +186,9 @@ TEST_P(HpkeInterop, B2_TamperedCiphertextRefusedByBothSides) {
   ASSERT_FALSE(out.contains("error")) << out["error"];
   Bytes theirs = FromHex(out["cts"][0]);
   theirs.back() ^= 0x80;
-  auto ctx = auth() ? SetupAuthRecipient(suite_, FromHex(out["enc"]), recipient_.private_key.view(), info_,
-                                         sender_.public_key)
-                    : SetupBaseRecipient(suite_, FromHex(out["enc"]), recipient_.private_key.view(), info_);
+  auto ctx =
+      auth() ? SetupAuthRecipient(suite_, FromHex(out["enc"]), recipient_.private_key.view(), info_, sender_.public_key)
+             : SetupBaseRecipient(suite_, FromHex(out["enc"]), recipient_.private_key.view(), info_);
   ASSERT_TRUE(ctx.ok());
   auto opened = ctx->Open(aad_, theirs);
   ASSERT_FALSE(opened.ok());

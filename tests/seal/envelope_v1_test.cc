@@ -65,8 +65,8 @@ TEST(EnvelopeV1, RecipientKeyIdIsHexOfFirst8BytesOfSha256) {
 TEST(EnvelopeV1, AadLayoutsAreLabelsJoinedByZeroBytes) {
   Digest32 hash{};
   for (size_t i = 0; i < hash.size(); ++i) hash[i] = static_cast<uint8_t>(0xa0 + i);
-  const Bytes want_req = Concat(std::string_view("gonka/devshard/req/v1"), Bytes{0}, std::string_view("sess"),
-                                Bytes{0}, Hex("0102030405060708"), Bytes{0}, ByteView(hash));
+  const Bytes want_req = Concat(std::string_view("gonka/devshard/req/v1"), Bytes{0}, std::string_view("sess"), Bytes{0},
+                                Hex("0102030405060708"), Bytes{0}, ByteView(hash));
   EXPECT_EQ(RequestAad("sess", 0x0102030405060708ull, hash), want_req);
   const Bytes want_resp = Concat(std::string_view("gonka/devshard/resp/v1"), Bytes{0}, std::string_view("sess"),
                                  Bytes{0}, Hex("00000000000000ff"));
@@ -227,9 +227,8 @@ TEST(EnvelopeV1, B4_RequestToAnotherNodeKeyIsUnknownKeyId) {
   EXPECT_EQ(OpenCode(new_node, sealed.json), ErrorCode::kUnknownKeyId);
   EXPECT_EQ(HttpStatusFor(ErrorCode::kUnknownKeyId), 421);
   // Claiming the new node's key id does not help: the HPKE open fails.
-  EXPECT_EQ(OpenCode(new_node, Edit(sealed.json, [&](json& j) {
-              j["recipient_key_id"] = RecipientKeyId(new_node.public_key);
-            })),
+  EXPECT_EQ(OpenCode(new_node,
+                     Edit(sealed.json, [&](json& j) { j["recipient_key_id"] = RecipientKeyId(new_node.public_key); })),
             ErrorCode::kDecryptFailed);
 }
 
@@ -370,8 +369,8 @@ TEST(EnvelopeV1, A16_EveryMissingFieldRejected) {
 TEST(EnvelopeV1, A16_EveryWronglyTypedFieldRejected) {
   const auto node = NodeKey();
   const auto sealed = Seal(node, "s", 1);
-  const std::vector<json> wrong_values = {json(nullptr), json(true), json::array(), json::object(), json(-1),
-                                          json(1.5), json("1")};
+  const std::vector<json> wrong_values = {json(nullptr), json(true), json::array(), json::object(),
+                                          json(-1),      json(1.5),  json("1")};
   const json fields = json::parse(sealed.json);
   for (const auto& item : fields.items()) {
     for (const auto& wrong : wrong_values) {
@@ -453,8 +452,9 @@ TEST(EnvelopeV1, A16_SessionIdBoundsRejected) {
   const auto node = NodeKey();
   const auto sealed = Seal(node, "s", 1);
   EXPECT_EQ(OpenCode(node, Edit(sealed.json, [](json& j) { j["session_id"] = ""; })), ErrorCode::kMalformed);
-  EXPECT_EQ(OpenCode(node, Edit(sealed.json, [](json& j) { j["session_id"] = std::string(kMaxSessionIdSize + 1, 'a'); })),
-            ErrorCode::kLengthTooLarge);
+  EXPECT_EQ(
+      OpenCode(node, Edit(sealed.json, [](json& j) { j["session_id"] = std::string(kMaxSessionIdSize + 1, 'a'); })),
+      ErrorCode::kLengthTooLarge);
   // The longest allowed session id round-trips.
   EXPECT_EQ(OpenCode(node, Seal(node, std::string(kMaxSessionIdSize, 'a'), 1).json), ErrorCode::kOk);
   // Non-ASCII UTF-8 is carried as is (AAD uses its UTF-8 bytes).
@@ -542,9 +542,9 @@ TEST(EnvelopeV1, HttpStatusMapping) {
   EXPECT_EQ(HttpStatusFor(ErrorCode::kUnknownKeyId), 421);
   EXPECT_EQ(HttpStatusFor(ErrorCode::kReplay), 409);
   EXPECT_EQ(HttpStatusFor(ErrorCode::kInternal), 500);
-  for (ErrorCode c : {ErrorCode::kDecryptFailed, ErrorCode::kMalformed, ErrorCode::kBadEncoding,
-                      ErrorCode::kUnsupported, ErrorCode::kTruncated, ErrorCode::kTrailingData,
-                      ErrorCode::kLengthTooLarge, ErrorCode::kInvalidKey}) {
+  for (ErrorCode c :
+       {ErrorCode::kDecryptFailed, ErrorCode::kMalformed, ErrorCode::kBadEncoding, ErrorCode::kUnsupported,
+        ErrorCode::kTruncated, ErrorCode::kTrailingData, ErrorCode::kLengthTooLarge, ErrorCode::kInvalidKey}) {
     EXPECT_EQ(HttpStatusFor(c), 400) << ErrorCodeName(c);
   }
 }
