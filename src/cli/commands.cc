@@ -13,6 +13,9 @@ void RegisterAll(CLI::App& app) {
   RegisterVersion(app);
   RegisterKeys(app);
   RegisterAttest(app);
+  RegisterChain(app);
+  RegisterTx(app);
+  RegisterQuery(app);
 }
 
 }  // namespace cmln::cli

@@ -10,6 +10,9 @@ void RegisterAll(CLI::App& app);
 void RegisterVersion(CLI::App& app);
 void RegisterKeys(CLI::App& app);
 void RegisterAttest(CLI::App& app);
+void RegisterChain(CLI::App& app);
+void RegisterTx(CLI::App& app);
+void RegisterQuery(CLI::App& app);
 
 void SetExitCode(int code);
 int ExitCode();

@@ -1,0 +1,298 @@
+#include "chain/node.h"
+
+#include <sys/stat.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include <httplib.h>
+
+#include "chain/keys.h"
+#include "chain/tx.h"
+
+namespace cmln::chain {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+Result<std::string> ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Error(ErrorCode::kIoError, "cannot read " + path);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+Status WriteFile(const std::string& path, const std::string& data, bool secret) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  if (!out) return Error(ErrorCode::kIoError, "cannot write " + path);
+  out << data;
+  out.close();
+  if (!out) return Error(ErrorCode::kIoError, "cannot write " + path);
+  if (secret) ::chmod(path.c_str(), 0600);
+  return OkStatus();
+}
+
+int HttpStatusFor(ErrorCode c) {
+  switch (c) {
+    case ErrorCode::kNotFound: return 404;
+    case ErrorCode::kInvalidArgument:
+    case ErrorCode::kBadEncoding:
+    case ErrorCode::kMalformed: return 400;
+    default: return 422;
+  }
+}
+
+nlohmann::json ErrorJson(const Error& e) {
+  return {{"code", static_cast<int>(e.code())}, {"codespace", std::string(ErrorCodeName(e.code()))}, {"error", e.message()}};
+}
+
+}  // namespace
+
+Result<seal::AccountPrivateKey> LoadKeyFile(const std::string& path) {
+  CMLN_ASSIGN_OR_RETURN(std::string text, ReadFile(path));
+  auto j = nlohmann::json::parse(text, nullptr, false);
+  if (!j.is_object() || !j.contains("private_key_hex") || !j["private_key_hex"].is_string()) {
+    return Error(ErrorCode::kMalformed, "key file " + path + ": no private_key_hex");
+  }
+  CMLN_ASSIGN_OR_RETURN(Bytes scalar, HexDecode(j["private_key_hex"].get<std::string>()));
+  SecretBytes secret(scalar);
+  SecureZero(scalar.data(), scalar.size());
+  return seal::AccountPrivateKey::FromBytes(secret.view());
+}
+
+Status InitHome(const std::string& home, const InitOptions& o) {
+  const std::string genesis_path = home + "/config/genesis.json";
+  if (fs::exists(genesis_path)) return Error(ErrorCode::kAlreadyExists, genesis_path + " exists");
+  std::error_code ec;
+  for (const char* d : {"/config", "/keys", "/data"}) {
+    fs::create_directories(home + d, ec);
+    if (ec) return Error(ErrorCode::kIoError, "cannot create " + home + d + ": " + ec.message());
+  }
+  fs::permissions(home + "/keys", fs::perms::owner_all, ec);
+  auto make_key = [&](const std::string& name) -> Result<std::string> {
+    auto key = seal::AccountPrivateKey::Generate();
+    std::string addr = seal::AccountAddressToString(seal::AccountAddressFromPublicKey(key.public_key()));
+    nlohmann::json j = {{"name", name},
+                        {"address", addr},
+                        {"public_key_hex", HexEncode(key.public_key())},
+                        {"private_key_hex", HexEncode(key.scalar())}};
+    CMLN_TRY(WriteFile(home + "/keys/" + name + ".json", j.dump(2) + "\n", /*secret=*/true));
+    return addr;
+  };
+  CMLN_ASSIGN_OR_RETURN(std::string authority, make_key("authority"));
+  CMLN_ASSIGN_OR_RETURN(std::string validator, make_key("validator"));
+  nlohmann::json accounts = nlohmann::json::array();
+  nlohmann::json participants = nlohmann::json::array();
+  accounts.push_back({{"address", authority}, {"balance", 1'000'000'000'000ULL}});
+  accounts.push_back({{"address", validator}, {"balance", 0}});
+  for (const auto& name : o.demo_accounts) {
+    CMLN_ASSIGN_OR_RETURN(std::string a, make_key(name));
+    accounts.push_back({{"address", a}, {"balance", 1'000'000'000'000ULL}});  // 1000 gonka
+  }
+  for (const auto& name : o.hosts) {
+    CMLN_ASSIGN_OR_RETURN(std::string a, make_key(name));
+    accounts.push_back({{"address", a}, {"balance", 1'000'000'000ULL}});
+    participants.push_back({{"address", a}, {"weight", 100}});
+  }
+  nlohmann::json prices = nlohmann::json::array();
+  auto sorted = o.model_prices;
+  std::sort(sorted.begin(), sorted.end());
+  for (const auto& [model, price] : sorted) prices.push_back({{"model_id", model}, {"price_per_token", std::to_string(price)}});
+  int64_t t = o.genesis_time != 0 ? o.genesis_time
+                                  : std::chrono::duration_cast<std::chrono::seconds>(
+                                        std::chrono::system_clock::now().time_since_epoch()).count();
+  nlohmann::json genesis = {{"chain_id", o.chain_id},
+                            {"genesis_time", t},
+                            {"params",
+                             {{"authority", authority},
+                              {"epoch_length", std::to_string(o.epoch_length)},
+                              {"model_prices", prices},
+                              {"allow_simulated_tee", o.allow_simulated_tee}}},
+                            {"accounts", accounts},
+                            {"participants", participants},
+                            {"collateral", nlohmann::json::array()},
+                            {"tee_trust", nlohmann::json::object()}};
+  CMLN_ASSIGN_OR_RETURN(Genesis g, ParseGenesis(genesis.dump()));  // validate before writing
+  (void)g;
+  CMLN_TRY(WriteFile(home + "/config/node.json", nlohmann::json{{"validator", validator}}.dump(2) + "\n", false));
+  return WriteFile(genesis_path, genesis.dump(2) + "\n", false);
+}
+
+Node::Node(NodeOptions o, std::unique_ptr<App> app, std::string validator)
+    : opts_(std::move(o)), app_(std::move(app)), validator_(std::move(validator)) {}
+
+Node::~Node() { Stop(); }
+
+Result<std::unique_ptr<Node>> Node::Open(const NodeOptions& o, const AttestationVerifier* verifier) {
+  CMLN_ASSIGN_OR_RETURN(std::string node_text, ReadFile(o.home + "/config/node.json"));
+  auto node_json = nlohmann::json::parse(node_text, nullptr, false);
+  if (!node_json.is_object() || !node_json.contains("validator")) {
+    return Error(ErrorCode::kMalformed, o.home + "/config/node.json: no validator");
+  }
+  CMLN_ASSIGN_OR_RETURN(std::unique_ptr<App> app, App::Open(o.home + "/data/chain.db", verifier));
+  if (!app->initialized()) {
+    CMLN_ASSIGN_OR_RETURN(std::string text, ReadFile(o.home + "/config/genesis.json"));
+    CMLN_ASSIGN_OR_RETURN(Genesis g, ParseGenesis(text));
+    CMLN_TRY(app->InitChain(g));
+  }
+  return std::unique_ptr<Node>(new Node(o, std::move(app), node_json["validator"].get<std::string>()));
+}
+
+TxResult Node::Broadcast(ByteView raw) {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::string hash = TxHashHex(raw);
+  if (mempool_hashes_.count(hash)) {
+    TxResult r;
+    r.hash = hash;
+    r.code = ErrorCode::kAlreadyExists;
+    r.log = "tx already in the mempool";
+    return r;
+  }
+  if (mempool_.size() >= opts_.max_mempool_txs) {
+    TxResult r;
+    r.hash = hash;
+    r.code = ErrorCode::kLimitExceeded;
+    r.log = "mempool full";
+    return r;
+  }
+  TxResult r = app_->CheckTx(raw);
+  if (r.ok()) {
+    mempool_.push_back(ToBytes(raw));
+    mempool_hashes_.insert(hash);
+  }
+  return r;
+}
+
+Status Node::ProduceBlock() {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<Bytes> txs;
+  while (!mempool_.empty() && txs.size() < opts_.max_block_txs) {
+    txs.push_back(std::move(mempool_.front()));
+    mempool_.pop_front();
+  }
+  for (const auto& t : txs) mempool_hashes_.erase(TxHashHex(t));
+  int64_t now = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  BlockHeader h{app_->height() + 1, std::max(now, app_->last_block_time()), validator_};
+  CMLN_ASSIGN_OR_RETURN(FinalizeBlockResult r, app_->FinalizeBlock(h, txs));
+  (void)r;
+  CMLN_ASSIGN_OR_RETURN(Bytes app_hash, app_->Commit());
+  (void)app_hash;
+  // Re-check what is left against the new state (CheckTx state was reset by Commit).
+  std::deque<Bytes> left;
+  left.swap(mempool_);
+  mempool_hashes_.clear();
+  for (auto& t : left) {
+    if (app_->CheckTx(t).ok()) {
+      mempool_hashes_.insert(TxHashHex(t));
+      mempool_.push_back(std::move(t));
+    }
+  }
+  return OkStatus();
+}
+
+Result<nlohmann::json> Node::Query(std::string_view path) {
+  std::lock_guard<std::mutex> lock(mu_);
+  return app_->Query(path);
+}
+
+void Node::InstallRoutes() {
+  auto reply = [](httplib::Response& res, const Result<nlohmann::json>& r) {
+    if (r.ok()) {
+      res.status = 200;
+      res.set_content(r->dump(), "application/json");
+    } else {
+      res.status = HttpStatusFor(r.error().code());
+      res.set_content(ErrorJson(r.error()).dump(), "application/json");
+    }
+  };
+  auto get = [this, reply](const std::string& pattern, std::function<std::string(const httplib::Request&)> path) {
+    http_->Get(pattern, [this, reply, path](const httplib::Request& req, httplib::Response& res) {
+      reply(res, Query(path(req)));
+    });
+  };
+  auto fixed = [](const char* p) { return [p](const httplib::Request&) { return std::string(p); }; };
+  auto m1 = [](const char* prefix) {
+    return [prefix](const httplib::Request& req) { return std::string(prefix) + std::string(req.matches[1]); };
+  };
+  get("/status", fixed("status"));
+  get("/params", fixed("params"));
+  get("/supply", fixed("supply"));
+  get("/participants", fixed("participants"));
+  get("/collateral", fixed("collateral"));
+  get(R"(/accounts/([A-Za-z0-9]+))", m1("account/"));
+  get(R"(/earnings/([A-Za-z0-9]+))", m1("earnings/"));
+  get("/releases", fixed("releases"));
+  get(R"(/releases/([^/]+))", m1("release/"));
+  get("/attestations", [](const httplib::Request& req) {
+    if (req.has_param("node")) return "attestations/node/" + req.get_param_value("node");
+    if (req.has_param("model")) return "attestations/model/" + req.get_param_value("model");
+    return std::string("attestations");
+  });
+  get("/escrows", [](const httplib::Request& req) {
+    if (req.has_param("creator")) return "escrows/creator/" + req.get_param_value("creator");
+    return std::string("escrows");
+  });
+  get(R"(/escrows/([0-9]+))", m1("escrow/"));
+  get(R"(/epochs/([a-z0-9]+))", m1("epoch/"));
+  get(R"(/blocks/([0-9]+))", m1("block/"));
+  get(R"(/txs/([0-9a-f]+))", m1("tx/"));
+  http_->Post("/txs", [this](const httplib::Request& req, httplib::Response& res) {
+    auto body = nlohmann::json::parse(req.body, nullptr, false);
+    if (!body.is_object() || !body.contains("tx_base64") || !body["tx_base64"].is_string()) {
+      res.status = 400;
+      res.set_content(ErrorJson(Error(ErrorCode::kMalformed, "body must be {\"tx_base64\": …}")).dump(), "application/json");
+      return;
+    }
+    auto raw = Base64Decode(body["tx_base64"].get<std::string>());
+    if (!raw.ok()) {
+      res.status = 400;
+      res.set_content(ErrorJson(raw.error()).dump(), "application/json");
+      return;
+    }
+    TxResult r = Broadcast(*raw);
+    res.status = r.ok() ? 200 : 422;
+    res.set_content(r.ToJson().dump(), "application/json");
+  });
+}
+
+Status Node::Run() {
+  http_ = std::make_unique<httplib::Server>();
+  http_->set_payload_max_length(kAbsoluteMaxTxBytes * 2);
+  InstallRoutes();
+  int port = opts_.port;
+  if (port == 0) {
+    port = http_->bind_to_any_port(opts_.listen_host);
+    if (port < 0) return Error(ErrorCode::kIoError, "cannot bind " + opts_.listen_host);
+  } else if (!http_->bind_to_port(opts_.listen_host, port)) {
+    return Error(ErrorCode::kIoError, "cannot bind " + opts_.listen_host + ":" + std::to_string(port));
+  }
+  bound_port_ = port;
+  std::thread server([this] { http_->listen_after_bind(); });
+  Status result = OkStatus();
+  auto next = std::chrono::steady_clock::now();
+  while (!stop_.load()) {
+    next += std::chrono::milliseconds(opts_.block_interval_ms);
+    std::this_thread::sleep_until(next);
+    if (stop_.load()) break;
+    Status st = ProduceBlock();
+    if (!st.ok()) {
+      result = st;
+      break;
+    }
+  }
+  http_->stop();
+  server.join();
+  return result;
+}
+
+void Node::Stop() {
+  stop_ = true;
+  if (http_) http_->stop();
+}
+
+}  // namespace cmln::chain
