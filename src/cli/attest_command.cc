@@ -6,6 +6,7 @@ namespace cmln::cli {
 void RegisterAttest(CLI::App& app) {
   auto* cmd = app.add_subcommand("attest", "Verify, inspect and simulate TEE attestation evidence");
   cmd->require_subcommand(1);
+  RegisterAttestSim(*cmd);
 }
 
 }  // namespace cmln::cli

@@ -10,6 +10,8 @@ void RegisterAll(CLI::App& app);
 void RegisterVersion(CLI::App& app);
 void RegisterKeys(CLI::App& app);
 void RegisterAttest(CLI::App& app);
+// Adds `sim` under the `attest` subcommand (src/cli/attest_sim_command.cc).
+void RegisterAttestSim(CLI::App& attest);
 void RegisterChain(CLI::App& app);
 void RegisterTx(CLI::App& app);
 void RegisterQuery(CLI::App& app);
