@@ -246,10 +246,13 @@ Status LlamaModel::ForwardBatch(std::span<const TokenId> tokens, KvCache& cache,
           s[j] = DotF16(kc + j * kv_dim + g * hd, q16.data(), hd) * kq_scale;
           mx = std::max(mx, s[j]);
         }
+        // ggml's softmax: exponentials in blocks of 16 (masked positions contribute exact zeros),
+        // each block reduced in float, block sums accumulated in double.
         double sum = 0.0;
-        for (size_t j = 0; j < n_pos; ++j) {
-          s[j] = std::exp(s[j] - mx);
-          sum += static_cast<double>(s[j]);
+        for (size_t j0 = 0; j0 < n_pos; j0 += 16) {
+          float block[16] = {0};
+          for (size_t j = j0; j < std::min(n_pos, j0 + 16); ++j) block[j - j0] = s[j] = GgmlExpf(s[j] - mx);
+          sum += static_cast<double>(ReduceAdd16(block));
         }
         const float inv = static_cast<float>(1.0 / sum);
         for (size_t j = 0; j < n_pos; ++j) p16[j] = Fp32ToFp16(s[j] * inv);
@@ -267,7 +270,7 @@ Status LlamaModel::ForwardBatch(std::span<const TokenId> tokens, KvCache& cache,
     MatMul(*L.w_up, xn.data(), T, up.data(), pool, act);
     for (size_t i = 0; i < T * ff; ++i) {
       const float g = gate[i];
-      gate[i] = g / (1.0f + std::exp(-g)) * up[i];
+      gate[i] = GgmlSilu(g) * up[i];
     }
     MatMul(*L.w_down, gate.data(), T, tmp.data(), pool, act);
     for (size_t i = 0; i < T * d; ++i) x[i] += tmp[i];

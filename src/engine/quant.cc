@@ -119,10 +119,14 @@ float DotQ8_0Scalar(const uint8_t* w, const uint8_t* a, size_t nb) {
   return HorizontalSum8(acc);
 }
 
+// Sixteen lanes (element i into lane i % 16) folded to eight, as _mm512_reduce_add_ps does, then
+// HorizontalSum8: the shape of llama.cpp's AVX-512 tinyBLAS F16 kernel.
 float DotF16Scalar(const uint16_t* a, const uint16_t* b, size_t n) {
-  float acc[8] = {0};
-  for (size_t i = 0; i < n; ++i) acc[i % 8] = std::fma(Fp16ToFp32(a[i]), Fp16ToFp32(b[i]), acc[i % 8]);
-  return HorizontalSum8(acc);
+  float acc[16] = {0};
+  for (size_t i = 0; i < n; ++i) acc[i % 16] = std::fma(Fp16ToFp32(a[i]), Fp16ToFp32(b[i]), acc[i % 16]);
+  float folded[8];
+  for (int l = 0; l < 8; ++l) folded[l] = acc[l + 8] + acc[l];
+  return HorizontalSum8(folded);
 }
 
 float DotF32Scalar(const float* a, const float* b, size_t n) {
@@ -194,22 +198,26 @@ CMLN_AVX2 float DotQ8_0Avx(const uint8_t* w, const uint8_t* a, size_t nb) {
 }
 
 CMLN_AVX2 float DotF16Avx(const uint16_t* a, const uint16_t* b, size_t n) {
-  __m256 acc = _mm256_setzero_ps();
+  __m256 lo = _mm256_setzero_ps(), hi = _mm256_setzero_ps();  // lanes 0-7 and 8-15 of 16
   size_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    const __m256 x = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(a + i)));
-    const __m256 y = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b + i)));
-    acc = _mm256_fmadd_ps(x, y, acc);
+  for (; i + 16 <= n; i += 16) {
+    const __m256 x0 = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(a + i)));
+    const __m256 y0 = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b + i)));
+    const __m256 x1 = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(a + i + 8)));
+    const __m256 y1 = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b + i + 8)));
+    lo = _mm256_fmadd_ps(x0, y0, lo);
+    hi = _mm256_fmadd_ps(x1, y1, hi);
   }
   if (i < n) {
-    alignas(16) uint16_t ta[8] = {0}, tb[8] = {0};
+    alignas(16) uint16_t ta[16] = {0}, tb[16] = {0};
     std::memcpy(ta, a + i, (n - i) * 2);
     std::memcpy(tb, b + i, (n - i) * 2);
-    const __m256 x = _mm256_cvtph_ps(_mm_load_si128(reinterpret_cast<const __m128i*>(ta)));
-    const __m256 y = _mm256_cvtph_ps(_mm_load_si128(reinterpret_cast<const __m128i*>(tb)));
-    acc = _mm256_fmadd_ps(x, y, acc);
+    lo = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_load_si128(reinterpret_cast<const __m128i*>(ta))),
+                         _mm256_cvtph_ps(_mm_load_si128(reinterpret_cast<const __m128i*>(tb))), lo);
+    hi = _mm256_fmadd_ps(_mm256_cvtph_ps(_mm_load_si128(reinterpret_cast<const __m128i*>(ta + 8))),
+                         _mm256_cvtph_ps(_mm_load_si128(reinterpret_cast<const __m128i*>(tb + 8))), hi);
   }
-  return Hsum8Avx(acc);
+  return Hsum8Avx(_mm256_add_ps(hi, lo));
 }
 
 CMLN_AVX2 float DotF32Avx(const float* a, const float* b, size_t n) {
@@ -446,6 +454,26 @@ void DequantizeRow(TensorType type, const uint8_t* row, float* out, size_t n) {
 
 float DotF16(const uint16_t* a, const uint16_t* b, size_t n) {
   return g_use_avx2 ? DotF16Avx(a, b, n) : DotF16Scalar(a, b, n);
+}
+
+float GgmlExpf(float x) {
+  const float r = 0x1.8p23f;
+  const float z = std::fma(x, 0x1.715476p+0f, r);
+  const float n = z - r;
+  const float b = std::fma(-n, 0x1.7f7d1cp-20f, std::fma(-n, 0x1.62e4p-1f, x));
+  if (std::fabs(n) > 192.0f) return n <= 0.0f ? 0.0f : INFINITY;
+  const float u = b * b;
+  const float j = std::fma(std::fma(std::fma(0x1.0e4020p-7f, b, 0x1.573e2ep-5f), u, std::fma(0x1.555e66p-3f, b, 0x1.fffdb6p-2f)),
+                           u, std::fma(0x1.ffffecp-1f, b, 1.0f));
+  return std::ldexp(j, static_cast<int>(n));
+}
+
+float GgmlSilu(float x) { return x / (1.0f + GgmlExpf(0.0f - x)); }
+
+float ReduceAdd16(const float* a) {
+  float folded[8];
+  for (int l = 0; l < 8; ++l) folded[l] = a[l + 8] + a[l];
+  return HorizontalSum8(folded);
 }
 
 bool UsingAvx2() { return g_use_avx2; }

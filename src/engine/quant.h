@@ -43,9 +43,19 @@ float DotRow(TensorType type, const uint8_t* weight_row, const uint8_t* act_row,
 // Expands one weight row to floats.
 void DequantizeRow(TensorType type, const uint8_t* row, float* out, size_t n);
 
-// Dot product of two half-float vectors accumulated in eight float lanes (element i into lane i % 8)
-// and reduced in ggml's order: the shape of llama.cpp's attention products on an F16 KV cache.
+// Dot product of two half-float vectors accumulated in sixteen float lanes (element i into lane
+// i % 16) and reduced like _mm512_reduce_add_ps: the shape of llama.cpp's AVX-512 tinyBLAS kernel,
+// which computes its attention products on an F16 KV cache.
 float DotF16(const uint16_t* a, const uint16_t* b, size_t n);
+
+// e^x exactly as ggml's AVX-512 ggml_v_expf computes it (a degree-5 polynomial on the reduced
+// argument, scaled by 2^n; 0 below and +inf above |n| > 192). llama.cpp uses it for softmax and SiLU,
+// so results match its AVX-512 build bit for bit.
+float GgmlExpf(float x);
+// x / (1 + GgmlExpf(-x)), ggml's ggml_v_silu.
+float GgmlSilu(float x);
+// Sum of 16 floats in _mm512_reduce_add_ps order (halves, quarters, pairs).
+float ReduceAdd16(const float* a);
 
 // True when the CPU has AVX2, FMA and F16C and the fast kernels are in use.
 bool UsingAvx2();
