@@ -56,7 +56,38 @@ def bench_seal():
     return result
 
 
-BENCHES = {"seal": bench_seal}
+ENGINE_PROMPT = "Explain how a transformer language model generates text, step by step, for a curious student."
+
+
+def bench_engine():
+    """SmolLM2-135M prefill and decode per token, ours vs llama.cpp (llama-cpp-python), same prompt and threads."""
+    threads = "2"
+    model = os.path.join(ROOT, "models", "SmolLM2-135M-Instruct.Q4_1.gguf")
+    os.environ.update({"CMLN_ENGINE_MODEL": model, "CMLN_ENGINE_PROMPT": ENGINE_PROMPT, "CMLN_ENGINE_THREADS": threads})
+    ours = google_benchmark("engine_bench")
+    figures = {"ours_prefill_us": ours["BM_Prefill/iterations:3/manual_time"],
+               "ours_decode_us": ours["BM_Decode/iterations:2/manual_time"]}
+    python = os.path.join(ROOT, ".venv-llama", "bin", "python")
+    peer = None
+    try:
+        out = subprocess.run([python, os.path.join(ROOT, "scripts", "llama-reference"), "--bench", "--model", model,
+                              "--threads", threads, "--prompt", ENGINE_PROMPT], check=True, capture_output=True, text=True)
+        peer = json.loads(out.stdout.strip().splitlines()[-1])
+        figures["peer_prefill_us"] = peer["prefill_us_per_token"]
+        figures["peer_decode_us"] = peer["decode_us_per_token"]
+    except (subprocess.CalledProcessError, FileNotFoundError, KeyError, json.JSONDecodeError) as e:
+        print(f"llama.cpp peer failed (create .venv-llama, see tests/data/engine/SOURCES.md): {e}", file=sys.stderr)
+    for k, v in figures.items():
+        print(f"{k:20s} {v:10.1f} us/token  {1e6 / v:8.1f} tokens/s")
+    result = {"name": "engine", "ours_us": round(figures["ours_decode_us"], 1), "peer": "llama.cpp",
+              "peer_us": round(figures.get("peer_decode_us", 0.0), 1),
+              "ratio": round(figures["ours_decode_us"] / figures["peer_decode_us"], 3) if peer else None,
+              "threads": int(threads)}
+    result.update({k: round(v, 1) for k, v in figures.items()})
+    return result
+
+
+BENCHES = {"seal": bench_seal, "engine": bench_engine}
 
 if __name__ == "__main__":
     print(json.dumps(BENCHES[sys.argv[1]]()))
