@@ -99,7 +99,7 @@ void Rope(float* v, size_t n_heads, size_t head_dim, size_t n_rot, float pos, fl
 }  // namespace
 
 KvCache::KvCache(const LlamaHyperparams& hp, uint32_t n_ctx)
-    : n_ctx_(n_ctx), kv_dim_(hp.n_head_kv * hp.head_dim), head_dim_(hp.head_dim) {
+    : n_ctx_(n_ctx), kv_dim_(hp.n_head_kv * hp.head_dim) {
   k_.assign(hp.n_layer, std::vector<uint16_t>(static_cast<size_t>(n_ctx) * kv_dim_, 0));
   v_.assign(hp.n_layer, std::vector<uint16_t>(static_cast<size_t>(n_ctx) * kv_dim_, 0));
 }

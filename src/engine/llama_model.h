@@ -50,7 +50,6 @@ class KvCache {
   uint32_t n_ctx_;
   uint32_t n_past_ = 0;
   uint32_t kv_dim_;
-  uint32_t head_dim_;
   // k_[layer][pos][kv_dim] and v_[layer][kv_head][head_dim][pos] (V transposed, as llama.cpp keeps it
   // without flash attention), half floats.
   std::vector<std::vector<uint16_t>> k_;

@@ -1,5 +1,6 @@
 #include "engine/quant.h"
 
+#include <cpuid.h>
 #include <immintrin.h>
 
 #include <algorithm>
@@ -264,14 +265,16 @@ CMLN_AVX2 void EncodeQ8Avx(const float* x, size_t n, uint8_t* out, bool with_sum
       qs[j] = static_cast<int8_t>(q[j]);
       sum += q[j];
     }
-    StoreU16(blk, static_cast<uint16_t>(_cvtss_sh(d, 0)));
-    if (with_sum) StoreU16(blk + 2, static_cast<uint16_t>(_cvtss_sh(d * static_cast<float>(sum), 0)));
+    StoreU16(blk, Fp32ToFp16(d));
+    if (with_sum) StoreU16(blk + 2, Fp32ToFp16(d * static_cast<float>(sum)));
   }
 }
 
 bool CpuHasAvx2() {
   __builtin_cpu_init();
-  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+  const bool f16c = __get_cpuid(1, &eax, &ebx, &ecx, &edx) != 0 && (ecx & bit_F16C) != 0;
+  return f16c && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
 }
 
 bool g_use_avx2 = CpuHasAvx2();

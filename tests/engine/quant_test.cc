@@ -23,12 +23,15 @@ class ScalarKernels {
   ~ScalarKernels() { SetUseAvx2ForTesting(true); }
 };
 
+// True when the CPU has AVX2, FMA and F16C (the engine's own detection).
 bool CpuHasF16c() {
-  __builtin_cpu_init();
-  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("f16c") && __builtin_cpu_supports("fma");
+  SetUseAvx2ForTesting(true);
+  return UsingAvx2();
 }
 
-__attribute__((target("f16c"))) uint16_t HardwareToHalf(float f) { return static_cast<uint16_t>(_cvtss_sh(f, 0)); }
+__attribute__((target("f16c"))) uint16_t HardwareToHalf(float f) {
+  return static_cast<uint16_t>(_mm_extract_epi16(_mm_cvtps_ph(_mm_set_ss(f), 0), 0));
+}
 __attribute__((target("f16c"))) float HardwareFromHalf(uint16_t h) { return _cvtsh_ss(h); }
 
 TEST(Quant, HalfToFloatIsExactForEveryHalf) {
