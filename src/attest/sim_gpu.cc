@@ -213,7 +213,7 @@ Result<Bytes> SimGpu::AttestationReport(ByteView nonce) const {
   driver.push_back(0);
   Tlv(opaque, spdm::kOpaqueVbiosVersion, options_.vbios_raw);
   Tlv(opaque, spdm::kOpaqueDriverVersion, driver);
-  Tlv(opaque, spdm::kOpaqueFwid, fwid_);
+  Tlv(opaque, spdm::kOpaqueFwid, options_.report_fwid_for_testing.empty() ? fwid_ : options_.report_fwid_for_testing);
   w.U8(spdm::kSpdmVersion11);
   w.U8(spdm::kCodeMeasurements);
   w.U8(0);

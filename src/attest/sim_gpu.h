@@ -44,6 +44,8 @@ struct SimGpuOptions {
   uint8_t blocks = 16;                    // measurement blocks 1..blocks
   int64_t not_before = 1577836800;        // 2020-01-01
   int64_t not_after = 253402300799;       // 9999-12-31T23:59:59Z, as NVIDIA's device certificates
+  // Tests only: a FWID to put in the report's opaque data instead of the leaf's (to show the FWID check).
+  Bytes report_fwid_for_testing;
 };
 
 class SimGpu {
