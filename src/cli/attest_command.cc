@@ -12,7 +12,9 @@
 //
 // This file is an edge of the system: it reads files and the clock (`--now` defaults to the current time)
 // and hands bytes and a pinned time to the pure verifiers. Trust anchors are the ones compiled into the
-// binary (attest/pinned_roots.h). Files given here may carry bytes after a TDX quote (go-tdx-guest's
+// binary (attest/pinned_roots.h), or with --trust-sim DIR only the simulator's development PKI
+// (attest/sim_pki.h LoadSimTrust), whose collateral, VCEK, chain and CRL are then the defaults; every
+// verdict reached under --trust-sim is labelled simulated (platform sim-tdx / sim-snp), accepted or not. Files given here may carry bytes after a TDX quote (go-tdx-guest's
 // sample does): they are ignored (TrailingBytesPolicy::kIgnore, never covered by a signature) and counted
 // by inspect; library callers on the chain stay strict.
 #include <chrono>
@@ -27,6 +29,7 @@
 #include "attest/pck_extensions.h"
 #include "attest/pinned_roots.h"
 #include "attest/policy_file.h"
+#include "attest/sim_pki.h"
 #include "attest/snp_policy.h"
 #include "attest/snp_report.h"
 #include "attest/snp_verify.h"
@@ -114,8 +117,8 @@ std::optional<Result<Bytes>> ReadNamedFile(const std::string& flag, const std::s
 }
 
 Verdict VerifyTdx(ByteView quote, const std::optional<Bytes>& collateral_json, const attest::TdxPolicy& policy,
-                  int64_t now) {
-  auto roots = attest::PinnedIntelRoots();
+                  int64_t now, const attest::SimTrust* sim) {
+  auto roots = sim ? Result<std::vector<attest::Certificate>>(sim->tdx_roots) : attest::PinnedIntelRoots();
   if (!roots.ok()) return Rejected("tdx", roots.error().WithContext("pinned Intel root"));
   attest::TdxVerifyOptions options = attest::DefaultTdxVerifyOptions();
   options.trailing = attest::TrailingBytesPolicy::kIgnore;
@@ -137,14 +140,17 @@ Verdict VerifyTdx(ByteView quote, const std::optional<Bytes>& collateral_json, c
 }
 
 Verdict VerifySnp(ByteView report, const Bytes& vcek, const std::optional<Bytes>& chain,
-                  const std::optional<Bytes>& crl, const attest::snp::SnpPolicy& policy, int64_t now) {
+                  const std::optional<Bytes>& crl, const attest::snp::SnpPolicy& policy, int64_t now,
+                  const attest::SimTrust* sim) {
   namespace snp = attest::snp;
-  auto anchors = attest::PinnedAmdArks();
+  auto anchors = sim ? Result<snp::SnpTrustAnchors>(sim->snp_anchors) : attest::PinnedAmdArks();
   if (!anchors.ok()) return Rejected("snp", anchors.error().WithContext("pinned AMD ARKs"));
   snp::SnpCollateral collateral;
   collateral.endorsement_cert = vcek;
   if (chain) {
     collateral.chain_pem = std::string(AsChars(*chain));
+  } else if (sim) {
+    collateral.chain_pem = sim->snp_collateral.chain_pem;
   } else {
     // No --chain: AMD's own ASK/ASVK for the certificate's product and kind (pinned_roots.h). If the
     // certificate does not parse, PrepareSnpCollateral reports that first.
@@ -154,16 +160,29 @@ Verdict VerifySnp(ByteView report, const Bytes& vcek, const std::optional<Bytes>
       if (ext.ok()) collateral.chain_pem = attest::AmdKdsChainPem(ext->product, ext->kind);
     }
   }
-  if (crl) collateral.crl = *crl;
+  if (crl) {
+    collateral.crl = *crl;
+  } else if (sim) {
+    collateral.crl = sim->snp_collateral.crl;
+  }
   return snp::MakeSnpVerdict(snp::VerifySnpReport(report, collateral, *anchors, now), policy);
 }
 
 void RunVerify() {
   const VerifyOptions& o = g_verify;
   // --- usage checks, before any file is judged ---
+  std::optional<attest::SimTrust> sim;
   if (!o.trust_sim.empty()) {
-    return Usage("--trust-sim is not available yet: the simulator's development PKI loader has not landed");
+    auto trust = attest::LoadSimTrust(o.trust_sim);
+    if (!trust.ok()) return Usage("--trust-sim " + o.trust_sim + ": " + trust.error().ToString());
+    sim = std::move(trust).value();
   }
+  const attest::SimTrust* sim_trust = sim ? &*sim : nullptr;
+  // Under --trust-sim every verdict about the evidence says simulated.
+  auto print = [&](Verdict v) {
+    if (sim) attest::LabelSimulated(v);
+    PrintVerdict(v, o.json);
+  };
   int64_t now = 0;
   if (o.now.empty()) {
     now = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
@@ -180,10 +199,16 @@ void RunVerify() {
   }
   auto evidence_file = ReadNamedFile("--evidence", o.evidence, attest::kMaxEvidenceFileSize);
   if (!evidence_file) return;
-  if (!evidence_file->ok()) return PrintVerdict(Rejected("unknown", evidence_file->error()), o.json);
+  // Before the platform is known a rejection keeps platform "unknown"; it is still reached under sim trust.
+  auto print_unknown = [&](const Error& e) {
+    Verdict v = Rejected("unknown", e);
+    v.simulated = sim.has_value();
+    PrintVerdict(v, o.json);
+  };
+  if (!evidence_file->ok()) return print_unknown(evidence_file->error());
   const attest::DecodedEvidence evidence = attest::DecodeEvidence(evidence_file->value());
   auto platform = attest::DetectEvidencePlatform(evidence.bytes);
-  if (!platform.ok()) return PrintVerdict(Rejected("unknown", platform.error()), o.json);
+  if (!platform.ok()) return print_unknown(platform.error());
 
   if (*platform == attest::EvidencePlatform::kTdx) {
     if (!o.vcek.empty() || !o.chain.empty() || !o.crl.empty()) {
@@ -193,34 +218,43 @@ void RunVerify() {
     if (!o.collateral.empty()) {
       auto c = ReadNamedFile("--collateral", o.collateral, attest::kMaxCollateralJson);
       if (!c) return;
-      if (!c->ok()) return PrintVerdict(Rejected("tdx", c->error().WithContext("collateral")), o.json);
+      if (!c->ok()) return print(Rejected("tdx", c->error().WithContext("collateral")));
       collateral = std::move(*c).value();
+    } else if (sim) {
+      collateral = ToBytes(sim->tdx_collateral_json);
     }
-    return PrintVerdict(VerifyTdx(evidence.bytes, collateral, policy.tdx, now), o.json);
+    return print(VerifyTdx(evidence.bytes, collateral, policy.tdx, now, sim_trust));
   }
 
   if (!o.collateral.empty()) {
     return Usage("--collateral applies to TDX quotes; " + o.evidence + " is an SEV-SNP report (use --vcek and --chain)");
   }
-  if (o.vcek.empty()) return Usage("SEV-SNP evidence needs --vcek FILE (the VCEK or VLEK certificate, DER or PEM)");
-  auto vcek = ReadNamedFile("--vcek", o.vcek, attest::kMaxCertificateFileSize);
-  if (!vcek) return;
-  if (!vcek->ok()) return PrintVerdict(Rejected("snp", vcek->error().WithContext("VCEK/VLEK certificate")), o.json);
+  Bytes vcek;
+  if (!o.vcek.empty()) {
+    auto v = ReadNamedFile("--vcek", o.vcek, attest::kMaxCertificateFileSize);
+    if (!v) return;
+    if (!v->ok()) return print(Rejected("snp", v->error().WithContext("VCEK/VLEK certificate")));
+    vcek = std::move(*v).value();
+  } else if (sim) {
+    vcek = sim->snp_collateral.endorsement_cert;
+  } else {
+    return Usage("SEV-SNP evidence needs --vcek FILE (the VCEK or VLEK certificate, DER or PEM)");
+  }
   std::optional<Bytes> chain;
   if (!o.chain.empty()) {
     auto c = ReadNamedFile("--chain", o.chain, attest::kMaxCertificateFileSize);
     if (!c) return;
-    if (!c->ok()) return PrintVerdict(Rejected("snp", c->error().WithContext("ASK/ARK chain")), o.json);
+    if (!c->ok()) return print(Rejected("snp", c->error().WithContext("ASK/ARK chain")));
     chain = std::move(*c).value();
   }
   std::optional<Bytes> crl;
   if (!o.crl.empty()) {
     auto c = ReadNamedFile("--crl", o.crl, attest::kMaxCrlDer);
     if (!c) return;
-    if (!c->ok()) return PrintVerdict(Rejected("snp", c->error().WithContext("CRL")), o.json);
+    if (!c->ok()) return print(Rejected("snp", c->error().WithContext("CRL")));
     crl = std::move(*c).value();
   }
-  return PrintVerdict(VerifySnp(evidence.bytes, vcek->value(), chain, crl, policy.snp, now), o.json);
+  return print(VerifySnp(evidence.bytes, vcek, chain, crl, policy.snp, now, sim_trust));
 }
 
 // --- inspect -----------------------------------------------------------------------------------------
@@ -445,7 +479,7 @@ void RegisterAttest(CLI::App& app) {
   verify->add_option("--crl", g_verify.crl, "SEV-SNP: AMD KDS CRL (DER or PEM)");
   verify->add_option("--now", g_verify.now, "verification time, RFC 3339 UTC (default: now)");
   verify->add_option("--policy", g_verify.policy, "policy JSON (default: debug forbidden, UpToDate|SWHardeningNeeded)");
-  verify->add_option("--trust-sim", g_verify.trust_sim, "trust the simulator's development PKI in DIR");
+  verify->add_option("--trust-sim", g_verify.trust_sim, "trust only the simulator's development PKI in DIR (cmln attest sim pki); verdicts say simulated");
   verify->add_flag("--json", g_verify.json, "print the verdict as one JSON object");
   verify->callback(RunVerify);
 

@@ -12,6 +12,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "attest/sim_pki.h"
+#include "attest/sim_snp.h"
+#include "attest/sim_tdx.h"
 #include "attest/snp_report.h"
 #include "attest/tdx_quote.h"
 #include "testing/test_util.h"
@@ -120,8 +123,81 @@ TEST_F(AttestCliE2e, UsageErrorsExit2) {
   ExpectUsage("inspect /nonexistent/quote --json", "no such file");
 }
 
-TEST_F(AttestCliE2e, TrustSimIsNotAvailableYet) {
-  ExpectUsage("verify --evidence " + Q(kT1) + " --trust-sim " + Q(dir_) + " --json", "not available yet");
+// Simulated evidence (sim_pki.h, sim_tdx.h, sim_snp.h) round-trips through `verify --trust-sim DIR`, labelled
+// simulated; the production trust settings (no --trust-sim) refuse it (THREATS A15); and --trust-sim never
+// vouches for production evidence.
+TEST_F(AttestCliE2e, A15_SimulatedEvidenceOnlyUnderTrustSim) {
+  const int64_t now = 1767225600;  // 2026-01-01T00:00:00Z
+  const std::string at = "--now 2026-01-01T01:00:00Z";
+  attest::SimPkiOptions options;
+  options.now = now;
+  options.rsa_bits = 2048;  // test speed; the CLI uses AMD's 4096
+  auto pki = attest::GenerateSimPki(options);
+  ASSERT_TRUE(pki.ok()) << pki.error().ToString();
+  const std::string pki_dir = dir_ + "/pki";
+  ASSERT_TRUE(attest::WriteSimPki(*pki, pki_dir).ok());
+  const std::string trust = " --trust-sim " + Q(pki_dir) + " ";
+
+  attest::SimTdxQuoteSpec tdx_spec;
+  tdx_spec.report_data[0] = 0xAB;
+  tdx_spec.mr_td[0] = 0x11;
+  auto quote = attest::GenerateSimTdxQuote(*pki, tdx_spec);
+  ASSERT_TRUE(quote.ok()) << quote.error().ToString();
+  const std::string quote_file = Write("sim.quote", std::string(AsChars(*quote)));
+  Run sim_tdx = VerifyJson("--evidence " + Q(quote_file) + trust + at);
+  EXPECT_EQ(sim_tdx.exit_code, 0) << sim_tdx.j;
+  EXPECT_EQ(sim_tdx.j["verdict"], "accepted");
+  EXPECT_EQ(sim_tdx.j["platform"], "sim-tdx");
+  EXPECT_EQ(sim_tdx.j["simulated"], true);
+  EXPECT_EQ(sim_tdx.j["tcb_status"], "UpToDate");
+  EXPECT_EQ(sim_tdx.j["report_data"].get<std::string>().substr(0, 4), "ab00");
+  EXPECT_EQ(sim_tdx.j["measurements"]["mrtd"].get<std::string>().substr(0, 4), "1100");
+  // The same quote as hex text.
+  EXPECT_EQ(VerifyJson("--evidence " + Q(Write("sim.hex", HexEncode(*quote))) + trust + at).exit_code, 0);
+  // Production trust: the development root is not Intel's.
+  ExpectRejected("--evidence " + Q(quote_file) + " --collateral " + Q(pki_dir + "/tdx/collateral.json") + " " + at,
+                 "chain_untrusted");
+  // A debug simulated TD is still refused by the default policy, and the verdict still says simulated.
+  tdx_spec.debug = true;
+  auto debug_quote = attest::GenerateSimTdxQuote(*pki, tdx_spec);
+  ASSERT_TRUE(debug_quote.ok());
+  Run debug = VerifyJson("--evidence " + Q(Write("debug.quote", std::string(AsChars(*debug_quote)))) + trust + at);
+  EXPECT_EQ(debug.exit_code, 1);
+  EXPECT_EQ(debug.j["platform"], "sim-tdx");
+  EXPECT_EQ(debug.j["simulated"], true);
+  ASSERT_EQ(debug.j["reasons"].size(), 1u) << debug.j;
+  EXPECT_EQ(debug.j["reasons"][0]["code"], "debug_enabled");
+  // --trust-sim does not vouch for production evidence: T1 under the development roots is refused.
+  Run real = VerifyJson("--evidence " + Q(kT1) + " --collateral " + Q(kT1Collateral) + trust + "--now " + kT1Now);
+  EXPECT_EQ(real.exit_code, 1);
+  EXPECT_EQ(real.j["simulated"], true);
+  ASSERT_EQ(real.j["reasons"].size(), 1u) << real.j;
+  EXPECT_EQ(real.j["reasons"][0]["code"], "chain_untrusted");
+
+  attest::SimSnpReportSpec snp_spec;
+  snp_spec.report_data[1] = 0xCD;
+  snp_spec.vmpl = 2;
+  auto report = attest::GenerateSimSnpReport(*pki, snp_spec);
+  ASSERT_TRUE(report.ok()) << report.error().ToString();
+  const std::string report_file = Write("sim.report", std::string(AsChars(*report)));
+  Run sim_snp = VerifyJson("--evidence " + Q(report_file) + trust + at);
+  EXPECT_EQ(sim_snp.exit_code, 0) << sim_snp.j;
+  EXPECT_EQ(sim_snp.j["platform"], "sim-snp");
+  EXPECT_EQ(sim_snp.j["simulated"], true);
+  EXPECT_EQ(sim_snp.j["report_data"].get<std::string>().substr(0, 4), "00cd");
+  // Production trust with the simulated VCEK and chain: the simulated ARK is not AMD's.
+  ExpectRejected("--evidence " + Q(report_file) + " --vcek " + Q(pki_dir + "/snp/vcek.pem") + " --chain " +
+                     Q(pki_dir + "/snp/cert_chain.pem") + " " + at,
+                 "chain_untrusted");
+  ExpectRejected("--evidence " + Q(report_file) + " --vcek " + Q(pki_dir + "/snp/vcek.pem") + " " + at, "chain_untrusted");
+  // Policy still applies under sim trust.
+  Run vmpl = VerifyJson("--evidence " + Q(report_file) + trust + at + " --policy " +
+                        Q(Write("vmpl.json", R"({"snp": {"max_vmpl": 1}})")));
+  EXPECT_EQ(vmpl.exit_code, 1);
+  EXPECT_EQ(vmpl.j["reasons"][0]["code"], "vmpl_not_allowed");
+
+  // A directory that is not a development PKI is a usage error.
+  ExpectUsage("verify --evidence " + Q(quote_file) + " --trust-sim " + Q(dir_ + "/nothing") + " --json", "--trust-sim");
 }
 
 TEST_F(AttestCliE2e, InvalidPolicyFileIsAUsageError) {
