@@ -1,6 +1,6 @@
-// Every chain-validation branch of attest/x509 has a failing case, built with a test-only certificate
-// and CRL builder (Intel's and AMD's chains cannot be re-signed, so revocation, CRL signatures and dates
-// are shown on chains we mint here; the real chains are exercised by tdx_vectors_test).
+// Every chain-validation branch of attest/x509 has a failing case, built with the certificate and CRL
+// builder of attest/x509_builder.h (Intel's and AMD's chains cannot be re-signed, so revocation, CRL
+// signatures and dates are shown on chains we mint here; the real chains are exercised by tdx_vectors_test).
 #include <gtest/gtest.h>
 
 #include <openssl/bn.h>
@@ -11,6 +11,7 @@
 #include <openssl/x509v3.h>
 
 #include "attest/x509.h"
+#include "attest/x509_builder.h"
 #include "testing/test_util.h"
 
 namespace cmln::attest {
@@ -19,91 +20,44 @@ namespace {
 constexpr int64_t kNow = 1750000000;  // 2025-06-15
 constexpr int64_t kDay = 86400;
 
+// Keys, certificates and CRLs come from the library builder (attest/x509_builder.h); these wrappers keep
+// the tests short.
 struct Key {
-  std::shared_ptr<EVP_PKEY> k;
-  bool pss = false;
+  PrivateKey k;
+  bool pss = false;  // RSASSA-PSS-SHA384 (salt 48) as AMD signs; otherwise ECDSA-SHA256
 };
 
-Key NewEcKey() { return Key{std::shared_ptr<EVP_PKEY>(EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256"), EVP_PKEY_free)}; }
-Key NewRsaPssKey() {
-  return Key{std::shared_ptr<EVP_PKEY>(EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", size_t{2048}), EVP_PKEY_free), true};
+Key NewEcKey() { return Key{*PrivateKey::GenerateEc("P-256")}; }
+Key NewRsaPssKey() { return Key{*PrivateKey::GenerateRsa(2048), true}; }
+
+Bytes SerialBytes(long serial) {
+  Bytes b;
+  for (unsigned long v = static_cast<unsigned long>(serial); v != 0; v >>= 8) b.insert(b.begin(), static_cast<uint8_t>(v));
+  return b;
 }
 
-// Signs with ECDSA-SHA256, or RSASSA-PSS-SHA384 (salt 48) as AMD does.
-void Sign(X509* cert, X509_CRL* crl, const Key& key) {
-  EVP_MD_CTX* m = EVP_MD_CTX_new();
-  EVP_PKEY_CTX* pctx = nullptr;
-  ASSERT_EQ(EVP_DigestSignInit(m, &pctx, key.pss ? EVP_sha384() : EVP_sha256(), nullptr, key.k.get()), 1);
-  if (key.pss) {
-    ASSERT_EQ(EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING), 1);
-    ASSERT_EQ(EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, 48), 1);
-  }
-  if (cert) {
-    ASSERT_GT(X509_sign_ctx(cert, m), 0);
-  }
-  if (crl) {
-    ASSERT_GT(X509_CRL_sign_ctx(crl, m), 0);
-  }
-  EVP_MD_CTX_free(m);
+SignatureScheme SchemeOf(const Key& key) {
+  return key.pss ? SignatureScheme::kRsaPssSha384 : SignatureScheme::kEcdsaSha256;
 }
 
-void AddExt(X509* cert, X509* issuer, int nid, const char* value) {
-  X509V3_CTX ctx;
-  X509V3_set_ctx_nodb(&ctx);
-  X509V3_set_ctx(&ctx, issuer, cert, nullptr, nullptr, 0);
-  X509_EXTENSION* ext = X509V3_EXT_conf_nid(nullptr, &ctx, nid, value);
-  ASSERT_NE(ext, nullptr);
-  X509_add_ext(cert, ext, -1);
-  X509_EXTENSION_free(ext);
-}
-
-// Test-only certificate builder. `issuer` null means self-signed.
+// `issuer` null means self-signed.
 Certificate MakeCert(const std::string& cn, const Key& key, const Certificate* issuer, const Key& issuer_key,
                      long serial, int64_t not_before, int64_t not_after, bool ca) {
-  X509* x = X509_new();
-  X509_set_version(x, 2);
-  ASN1_INTEGER_set(X509_get_serialNumber(x), serial);
-  X509_NAME* name = X509_NAME_new();
-  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>(cn.c_str()), -1, -1, 0);
-  X509_set_subject_name(x, name);
-  X509_set_issuer_name(x, issuer ? X509_get_subject_name(issuer->get()) : name);
-  X509_NAME_free(name);
-  ASN1_TIME_set(X509_getm_notBefore(x), static_cast<time_t>(not_before));
-  ASN1_TIME_set(X509_getm_notAfter(x), static_cast<time_t>(not_after));
-  X509_set_pubkey(x, key.k.get());
-  X509* issuer_x = issuer ? issuer->get() : x;
-  AddExt(x, issuer_x, NID_subject_key_identifier, "hash");
-  AddExt(x, issuer_x, NID_authority_key_identifier, "keyid:always");
-  AddExt(x, issuer_x, NID_basic_constraints, ca ? "critical,CA:TRUE" : "critical,CA:FALSE");
-  AddExt(x, issuer_x, NID_key_usage, ca ? "critical,keyCertSign,cRLSign" : "critical,digitalSignature");
-  Sign(x, nullptr, issuer ? issuer_key : key);
-  return Certificate(x);
+  const Key& signer = issuer ? issuer_key : key;
+  CertificateSpec spec{{{"CN", cn}}, SerialBytes(serial), not_before, not_after, ca};
+  spec.scheme = SchemeOf(signer);
+  auto c = MintCertificate(spec, key.k, issuer, signer.k);
+  EXPECT_TRUE(c.ok()) << c.error().ToString();
+  return c.ok() ? *c : Certificate();
 }
 
 Crl MakeCrl(const Certificate& issuer, const Key& signing_key, const std::vector<long>& revoked, int64_t this_update,
             int64_t next_update) {
-  X509_CRL* c = X509_CRL_new();
-  X509_CRL_set_version(c, 1);
-  X509_CRL_set_issuer_name(c, X509_get_subject_name(issuer.get()));
-  ASN1_TIME* t = ASN1_TIME_new();
-  ASN1_TIME_set(t, static_cast<time_t>(this_update));
-  X509_CRL_set1_lastUpdate(c, t);
-  ASN1_TIME_set(t, static_cast<time_t>(next_update));
-  X509_CRL_set1_nextUpdate(c, t);
-  for (long serial : revoked) {
-    X509_REVOKED* r = X509_REVOKED_new();
-    ASN1_INTEGER* s = ASN1_INTEGER_new();
-    ASN1_INTEGER_set(s, serial);
-    X509_REVOKED_set_serialNumber(r, s);
-    ASN1_TIME_set(t, static_cast<time_t>(this_update));
-    X509_REVOKED_set_revocationDate(r, t);
-    X509_CRL_add0_revoked(c, r);
-    ASN1_INTEGER_free(s);
-  }
-  ASN1_TIME_free(t);
-  X509_CRL_sort(c);
-  Sign(nullptr, c, signing_key);
-  return Crl(c);
+  CrlSpec spec{this_update, next_update, 1, {}, SchemeOf(signing_key)};
+  for (long serial : revoked) spec.revoked_serials.push_back(SerialBytes(serial));
+  auto c = MintCrl(spec, issuer, signing_key.k);
+  EXPECT_TRUE(c.ok()) << c.error().ToString();
+  return c.ok() ? *c : Crl();
 }
 
 // root -> intermediate -> leaf, all valid around kNow, plus CRLs from root and intermediate.
