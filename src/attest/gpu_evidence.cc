@@ -1,6 +1,8 @@
 // GPU evidence lists, binding nonce and canonical digest; contract and format in gpu_evidence.h.
 #include "attest/gpu_evidence.h"
 
+#include <cctype>
+
 #include "attest/spdm.h"
 #include "attest/x509.h"
 #include "common/byte_reader.h"
@@ -68,6 +70,46 @@ Result<std::vector<GpuEvidence>> ParseGpuEvidenceList(std::string_view json_text
     g.nonce = std::move(*nonce);
     out.push_back(std::move(g));
   }
+  return out;
+}
+
+Result<std::vector<GpuEvidence>> LoadGpuEvidence(std::string_view file_contents, std::string_view chain_pem) {
+  size_t first = 0;
+  while (first < file_contents.size() && std::isspace(static_cast<unsigned char>(file_contents[first]))) ++first;
+  if (first < file_contents.size() && (file_contents[first] == '[' || file_contents[first] == '{')) {
+    return ParseGpuEvidenceList(file_contents);
+  }
+  if (chain_pem.empty()) return Error(ErrorCode::kInvalidArgument, "gpu evidence: a raw report needs a certificate chain");
+  if (file_contents.size() > 2 * spdm::kMaxReportSize + 1024) {
+    return Error(ErrorCode::kLengthTooLarge, "gpu evidence: file too large");
+  }
+  std::string hex;
+  bool is_hex = !file_contents.empty();
+  for (char c : file_contents) {
+    if (std::isspace(static_cast<unsigned char>(c))) continue;
+    if (!std::isxdigit(static_cast<unsigned char>(c))) {
+      is_hex = false;
+      break;
+    }
+    hex += c;
+  }
+  GpuEvidence g;
+  g.arch = "HOPPER";
+  g.certificate_pem = std::string(chain_pem);
+  if (is_hex) {
+    auto decoded = HexDecode(hex);
+    if (!decoded.ok()) return Error(ErrorCode::kBadEncoding, "gpu evidence: odd number of hex digits");
+    g.evidence = std::move(*decoded);
+  } else {
+    g.evidence = ToBytes(file_contents);
+  }
+  if (g.evidence.size() >= spdm::kReqOffNonce + spdm::kNonceSize) {
+    g.nonce.assign(g.evidence.begin() + spdm::kReqOffNonce, g.evidence.begin() + spdm::kReqOffNonce + spdm::kNonceSize);
+  } else {
+    g.nonce.assign(spdm::kNonceSize, 0);
+  }
+  std::vector<GpuEvidence> out;
+  out.push_back(std::move(g));
   return out;
 }
 

@@ -55,6 +55,13 @@ struct GpuEvidence {
 Result<std::array<uint8_t, 32>> GpuNonce(ByteView hpke_pk, ByteView sign_pk, ByteView epoch_nonce);
 
 Result<std::vector<GpuEvidence>> ParseGpuEvidenceList(std::string_view json_text);
+// What `cmln attest verify --gpu-evidence FILE [--gpu-chain FILE]` reads, in one call: an evidence_list
+// (text starting with '[' or '{', after whitespace) is parsed as above and `chain_pem` is ignored; anything
+// else is one SPDM report, as hex text (whitespace ignored, e.g. nvtrust's sample files) or raw bytes, which
+// becomes a one-entry list with arch "HOPPER", certificate `chain_pem` (kInvalidArgument when empty) and the
+// report's request nonce. Report bytes are not verified here (truncated input fails in VerifyGpuEvidenceList).
+Result<std::vector<GpuEvidence>> LoadGpuEvidence(std::string_view file_contents, std::string_view chain_pem);
+
 // Serializes as a bare JSON array in the format above (arch, certificate, evidence, nonce).
 nlohmann::json GpuEvidenceListToJson(const std::vector<GpuEvidence>& list);
 std::array<uint8_t, 32> GpuEvidenceListDigest(const std::vector<GpuEvidence>& list);

@@ -376,6 +376,31 @@ TEST(FwidTest, A16_MalformedExtensionsHaveExactCodes) {
   EXPECT_EQ(*fwid, Bytes(48, 0x5A));
 }
 
+TEST(GpuEvidenceListTest, LoadGpuEvidenceAcceptsListHexAndRaw) {
+  const std::string chain = ReadFileOrDie(DataPath("attestation/nvidia/nvtrust_hopperCertChain.txt"));
+  const std::string hex = ReadFileOrDie(DataPath("attestation/nvidia/nvtrust_hopperAttestationReport.txt"));
+  const GpuTrustAnchors anchors = NvidiaAnchors();
+  const Bytes nonce = testing::Hex(kN1Nonce);
+  auto from_hex = LoadGpuEvidence(hex, chain);
+  ASSERT_TRUE(from_hex.ok()) << from_hex.error().ToString();
+  ASSERT_EQ(from_hex->size(), 1u);
+  EXPECT_EQ((*from_hex)[0].nonce, nonce);
+  EXPECT_TRUE(VerifyGpuEvidenceList(*from_hex, nonce, anchors, kNow).accepted);
+  const Bytes raw = N1Report();
+  auto from_raw = LoadGpuEvidence(AsChars(raw), chain);
+  ASSERT_TRUE(from_raw.ok());
+  EXPECT_EQ((*from_raw)[0].evidence, raw);
+  GpuListVerdict wrong = VerifyGpuEvidenceList(*from_raw, Bytes(32, 7), anchors, kNow);
+  EXPECT_FALSE(wrong.accepted);
+  EXPECT_EQ(wrong.ToJson().at(0).at("reasons").at(0).at("code"), "binding_mismatch");
+  auto no_chain = LoadGpuEvidence(hex, "");
+  ASSERT_FALSE(no_chain.ok());
+  EXPECT_EQ(no_chain.error().code(), ErrorCode::kInvalidArgument);
+  auto list = LoadGpuEvidence(ReadFileOrDie(DataPath("attestation/nvidia/nvtrust_ppcie_switch_evidence.json")), "");
+  ASSERT_TRUE(list.ok());
+  EXPECT_EQ(list->size(), 4u);
+}
+
 TEST(NvmlProviderTest, AbsentLibraryIsNotFound) {
   if (NvmlAvailable()) GTEST_SKIP() << "libnvidia-ml.so.1 present on this machine";
   auto r = CollectNvmlGpuEvidence(Bytes(32, 1));
