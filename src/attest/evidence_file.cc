@@ -1,10 +1,11 @@
 #include "attest/evidence_file.h"
 
+#include <sys/stat.h>
+
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <memory>
-#include <sys/stat.h>
 
 #include "common/byte_reader.h"
 
@@ -87,8 +88,9 @@ Result<EvidencePlatform> DetectEvidencePlatform(ByteView evidence) {
   if (key_type != 0) {
     if (version == 4 || version == 5) return EvidencePlatform::kTdx;
     if (version == kSgxQuoteVersion3) {
-      return Error(ErrorCode::kUnsupported, "evidence at offset 0: SGX quote (version 3); only TDX quotes v4/v5 "
-                                            "and SEV-SNP reports are verified");
+      return Error(ErrorCode::kUnsupported,
+                   "evidence at offset 0: SGX quote (version 3); only TDX quotes v4/v5 "
+                   "and SEV-SNP reports are verified");
     }
   }
   ByteReader s(head);

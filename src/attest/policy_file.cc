@@ -71,12 +71,15 @@ class SyntaxChecker : public nlohmann::json_sax<json> {
   std::optional<Error> error_;
 };
 
-Error Malformed(const std::string& path, const std::string& what) { return Error(ErrorCode::kMalformed, path + ": " + what); }
+Error Malformed(const std::string& path, const std::string& what) {
+  return Error(ErrorCode::kMalformed, path + ": " + what);
+}
 
 std::string Join(const std::string& path, const std::string& key) { return path.empty() ? key : path + "." + key; }
 
 Status CheckObject(const json& v, const std::string& path, std::initializer_list<const char*> allowed) {
-  if (!v.is_object()) return Malformed(path.empty() ? "policy" : path, std::string("want an object, got ") + v.type_name());
+  if (!v.is_object())
+    return Malformed(path.empty() ? "policy" : path, std::string("want an object, got ") + v.type_name());
   for (const auto& [key, value] : v.items()) {
     (void)value;
     if (std::none_of(allowed.begin(), allowed.end(), [&](const char* a) { return key == a; })) {
@@ -94,7 +97,8 @@ Result<bool> GetBool(const json& v, const std::string& path) {
 }
 
 Result<uint64_t> GetUint(const json& v, const std::string& path, uint64_t max) {
-  if (!v.is_number_integer()) return Malformed(path, std::string("want an integer 0..") + std::to_string(max) + ", got " + v.type_name());
+  if (!v.is_number_integer())
+    return Malformed(path, std::string("want an integer 0..") + std::to_string(max) + ", got " + v.type_name());
   if (!v.is_number_unsigned() || v.get<uint64_t>() > max) {
     return Malformed(path, "value " + v.dump() + " out of range 0.." + std::to_string(max));
   }
@@ -102,7 +106,9 @@ Result<uint64_t> GetUint(const json& v, const std::string& path, uint64_t max) {
 }
 
 Result<Bytes> GetHex(const json& v, const std::string& path, size_t size) {
-  if (!v.is_string()) return Malformed(path, std::string("want a hex string of ") + std::to_string(size) + " bytes, got " + v.type_name());
+  if (!v.is_string())
+    return Malformed(path,
+                     std::string("want a hex string of ") + std::to_string(size) + " bytes, got " + v.type_name());
   const std::string& text = v.get_ref<const std::string&>();
   auto bytes = HexDecode(text);
   if (!bytes.ok()) return Error(ErrorCode::kBadEncoding, path + ": not hex (" + bytes.error().message() + ")");
@@ -152,21 +158,24 @@ Status ParseTdx(const json& v, TdxPolicy& p) {
   if (v.contains("accepted_tcb_statuses")) {
     const json& list = v["accepted_tcb_statuses"];
     const std::string lpath = "tdx.accepted_tcb_statuses";
-    if (!list.is_array()) return Malformed(lpath, std::string("want a list of TCB status names, got ") + list.type_name());
+    if (!list.is_array())
+      return Malformed(lpath, std::string("want a list of TCB status names, got ") + list.type_name());
     if (list.empty()) return Malformed(lpath, "empty list (it would reject every quote)");
     if (list.size() > kMaxPolicyListEntries) return Error(ErrorCode::kLengthTooLarge, lpath + ": too many entries");
     p.accepted_tcb_statuses.clear();
     for (size_t i = 0; i < list.size(); ++i) {
       const std::string epath = lpath + "[" + std::to_string(i) + "]";
       TcbStatus s;
-      if (!list[i].is_string()) return Malformed(epath, std::string("want a TCB status name, got ") + list[i].type_name());
+      if (!list[i].is_string())
+        return Malformed(epath, std::string("want a TCB status name, got ") + list[i].type_name());
       if (!ParseTcbStatus(list[i].get<std::string>(), &s)) {
         return Malformed(epath, "unknown TCB status \"" + list[i].get<std::string>() +
                                     "\" (want UpToDate, SWHardeningNeeded, ConfigurationNeeded, "
                                     "ConfigurationAndSWHardeningNeeded, OutOfDate, OutOfDateConfigurationNeeded, "
                                     "Revoked or TcbNotSupported)");
       }
-      if (std::find(p.accepted_tcb_statuses.begin(), p.accepted_tcb_statuses.end(), s) != p.accepted_tcb_statuses.end()) {
+      if (std::find(p.accepted_tcb_statuses.begin(), p.accepted_tcb_statuses.end(), s) !=
+          p.accepted_tcb_statuses.end()) {
         return Malformed(epath, "\"" + list[i].get<std::string>() + "\" listed twice");
       }
       p.accepted_tcb_statuses.push_back(s);
@@ -207,8 +216,8 @@ Status ParseSnp(const json& v, snp::SnpPolicy& p) {
   if (v.contains("required_vmpl")) {
     CMLN_ASSIGN_OR_RETURN(uint64_t vmpl, GetUint(v["required_vmpl"], "snp.required_vmpl", kMaxVmpl));
     if (vmpl > p.max_vmpl) {
-      return Malformed("snp.required_vmpl", std::to_string(vmpl) + " is above snp.max_vmpl " + std::to_string(p.max_vmpl) +
-                                                " (no report could pass)");
+      return Malformed("snp.required_vmpl", std::to_string(vmpl) + " is above snp.max_vmpl " +
+                                                std::to_string(p.max_vmpl) + " (no report could pass)");
     }
     p.required_vmpl = static_cast<uint32_t>(vmpl);
   }

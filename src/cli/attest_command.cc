@@ -14,16 +14,15 @@
 // and hands bytes and a pinned time to the pure verifiers. Trust anchors are the ones compiled into the
 // binary (attest/pinned_roots.h), or with --trust-sim DIR only the simulator's development PKI
 // (attest/sim_pki.h LoadSimTrust), whose collateral, VCEK, chain and CRL are then the defaults; every
-// verdict reached under --trust-sim is labelled simulated (platform sim-tdx / sim-snp), accepted or not. Files given here may carry bytes after a TDX quote (go-tdx-guest's
-// sample does): they are ignored (TrailingBytesPolicy::kIgnore, never covered by a signature) and counted
-// by inspect; library callers on the chain stay strict.
+// verdict reached under --trust-sim is labelled simulated (platform sim-tdx / sim-snp), accepted or not. Files given
+// here may carry bytes after a TDX quote (go-tdx-guest's sample does): they are ignored (TrailingBytesPolicy::kIgnore,
+// never covered by a signature) and counted by inspect; library callers on the chain stay strict.
 #include <chrono>
 #include <cstdio>
 #include <iostream>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
-
-#include <nlohmann/json.hpp>
 
 #include "attest/evidence_file.h"
 #include "attest/pck_extensions.h"
@@ -227,7 +226,8 @@ void RunVerify() {
   }
 
   if (!o.collateral.empty()) {
-    return Usage("--collateral applies to TDX quotes; " + o.evidence + " is an SEV-SNP report (use --vcek and --chain)");
+    return Usage("--collateral applies to TDX quotes; " + o.evidence +
+                 " is an SEV-SNP report (use --vcek and --chain)");
   }
   Bytes vcek;
   if (!o.vcek.empty()) {
@@ -295,10 +295,14 @@ json TdxQuoteJson(const attest::TdxQuote& q) {
     body["mr_service_td"] = Hex(b.mr_service_td);
   }
   const attest::SgxReport& qe = q.qe_report;
-  json qe_report = {{"cpu_svn", Hex(qe.cpu_svn)},       {"misc_select", qe.misc_select},
-                    {"attributes", Hex(qe.attributes)}, {"mr_enclave", Hex(qe.mr_enclave)},
-                    {"mr_signer", Hex(qe.mr_signer)},   {"isv_prod_id", qe.isv_prod_id},
-                    {"isv_svn", qe.isv_svn},            {"report_data", Hex(qe.report_data)}};
+  json qe_report = {{"cpu_svn", Hex(qe.cpu_svn)},
+                    {"misc_select", qe.misc_select},
+                    {"attributes", Hex(qe.attributes)},
+                    {"mr_enclave", Hex(qe.mr_enclave)},
+                    {"mr_signer", Hex(qe.mr_signer)},
+                    {"isv_prod_id", qe.isv_prod_id},
+                    {"isv_svn", qe.isv_svn},
+                    {"report_data", Hex(qe.report_data)}};
   json pck = {{"pem_size", q.pck_chain_pem.size()}};
   auto chain = attest::ParsePemChain(q.pck_chain_pem);
   if (chain.ok()) {
@@ -308,12 +312,9 @@ json TdxQuoteJson(const attest::TdxQuote& q) {
     if (!chain->empty()) {
       auto ext = attest::PckExtensionsOf(chain->front());
       if (ext.ok()) {
-        pck["extensions"] = {{"ppid", Hex(ext->ppid)},
-                             {"sgx_tcb_components", Hex(ext->sgx_tcb_components)},
-                             {"pcesvn", ext->pcesvn},
-                             {"cpusvn", Hex(ext->cpusvn)},
-                             {"pce_id", Hex(ext->pce_id)},
-                             {"fmspc", Hex(ext->fmspc)},
+        pck["extensions"] = {{"ppid", Hex(ext->ppid)},     {"sgx_tcb_components", Hex(ext->sgx_tcb_components)},
+                             {"pcesvn", ext->pcesvn},      {"cpusvn", Hex(ext->cpusvn)},
+                             {"pce_id", Hex(ext->pce_id)}, {"fmspc", Hex(ext->fmspc)},
                              {"sgx_type", ext->sgx_type}};
       } else {
         pck["extensions_error"] = {{"code", std::string(ErrorCodeName(ext.error().code()))},
@@ -403,8 +404,8 @@ json SnpReportJson(const attest::snp::SnpReport& r) {
             {"committed_tcb", TcbJson(r.committed_tcb)},
             {"current_version", std::to_string(r.current_major) + "." + std::to_string(r.current_minor) + "." +
                                     std::to_string(r.current_build)},
-            {"committed_version", std::to_string(r.committed_major) + "." + std::to_string(r.committed_minor) +
-                                      "." + std::to_string(r.committed_build)},
+            {"committed_version", std::to_string(r.committed_major) + "." + std::to_string(r.committed_minor) + "." +
+                                      std::to_string(r.committed_build)},
             {"launch_tcb", TcbJson(r.launch_tcb)},
             {"signature_r", Hex(r.signature_r)},
             {"signature_s", Hex(r.signature_s)}};
@@ -425,9 +426,7 @@ void PrintInspect(const json& j, bool as_json, int exit_code) {
   SetExitCode(exit_code);
 }
 
-json ErrorJson(const Error& e) {
-  return {{"code", std::string(ErrorCodeName(e.code()))}, {"message", e.message()}};
-}
+json ErrorJson(const Error& e) { return {{"code", std::string(ErrorCodeName(e.code()))}, {"message", e.message()}}; }
 
 void RunInspect() {
   const InspectOptions& o = g_inspect;
@@ -479,7 +478,8 @@ void RegisterAttest(CLI::App& app) {
   verify->add_option("--crl", g_verify.crl, "SEV-SNP: AMD KDS CRL (DER or PEM)");
   verify->add_option("--now", g_verify.now, "verification time, RFC 3339 UTC (default: now)");
   verify->add_option("--policy", g_verify.policy, "policy JSON (default: debug forbidden, UpToDate|SWHardeningNeeded)");
-  verify->add_option("--trust-sim", g_verify.trust_sim, "trust only the simulator's development PKI in DIR (cmln attest sim pki); verdicts say simulated");
+  verify->add_option("--trust-sim", g_verify.trust_sim,
+                     "trust only the simulator's development PKI in DIR (cmln attest sim pki); verdicts say simulated");
   verify->add_flag("--json", g_verify.json, "print the verdict as one JSON object");
   verify->callback(RunVerify);
 

@@ -46,8 +46,8 @@ TEST(EvidenceFile, NotQuiteHexIsBinary) {
 }
 
 TEST(EvidenceFile, PlatformOfEveryManifestEvidence) {
-  for (const char* f : {"tdx/dcapqvl_tdx_quote", "tdx/dcapqvl_tdx_quote_outdated", "tdx/gotdx_tdx_prod_quote_SPR_E4.dat",
-                        "tdx/gotdx_ccel_cos-113-tdx-quote.dat"}) {
+  for (const char* f : {"tdx/dcapqvl_tdx_quote", "tdx/dcapqvl_tdx_quote_outdated",
+                        "tdx/gotdx_tdx_prod_quote_SPR_E4.dat", "tdx/gotdx_ccel_cos-113-tdx-quote.dat"}) {
     SCOPED_TRACE(f);
     auto p = DetectEvidencePlatform(AsBytes(ReadFileOrDie(DataPath(std::string("attestation/") + f))));
     ASSERT_TRUE(p.ok()) << p.error().ToString();

@@ -52,17 +52,24 @@ TEST(PolicyFile, EveryKeyMapsOntoThePlatformPolicies) {
   const std::string text = R"({
     "version": 1,
     "allow_debug_for_testing": true,
-    "report_data": ")" + kMr(64, 'a') + R"(",
+    "report_data": ")" + kMr(64, 'a') +
+                           R"(",
     "tdx": {
-      "mrtd": [")" + kMr(48, '1') + R"(", ")" + kMr(48, '2') + R"("],
-      "rtmr0": [")" + kMr(48, '3') + R"("],
-      "rtmr3": [")" + std::string(96, 'F') + R"("],
-      "mrconfigid": [")" + kMr(48, '4') + R"("],
+      "mrtd": [")" + kMr(48, '1') +
+                           R"(", ")" + kMr(48, '2') + R"("],
+      "rtmr0": [")" + kMr(48, '3') +
+                           R"("],
+      "rtmr3": [")" + std::string(96, 'F') +
+                           R"("],
+      "mrconfigid": [")" + kMr(48, '4') +
+                           R"("],
       "accepted_tcb_statuses": ["UpToDate", "OutOfDate", "TcbNotSupported"]
     },
     "snp": {
-      "measurement": [")" + kMr(48, '5') + R"("],
-      "host_data": [")" + kMr(32, '6') + R"(", ")" + kMr(32, '7') + R"("],
+      "measurement": [")" + kMr(48, '5') +
+                           R"("],
+      "host_data": [")" + kMr(32, '6') +
+                           R"(", ")" + kMr(32, '7') + R"("],
       "minimum_tcb": {"boot_loader": 3, "tee": 0, "snp": 8, "microcode": 115, "fmc": 255},
       "max_vmpl": 2,
       "required_vmpl": 1,
@@ -153,7 +160,8 @@ TEST(PolicyFile, TypesAreChecked) {
   ExpectRefused(R"({"tdx": {"mrtd": ")" + kMr(48, '0') + R"("}})", ErrorCode::kMalformed,
                 "tdx.mrtd: want a list of hex strings, got string");
   ExpectRefused(R"({"tdx": {"rtmr2": [1]}})", ErrorCode::kMalformed, "tdx.rtmr2[0]: want a hex string of 48 bytes");
-  ExpectRefused(R"({"snp": {"max_vmpl": "1"}})", ErrorCode::kMalformed, "snp.max_vmpl: want an integer 0..3, got string");
+  ExpectRefused(R"({"snp": {"max_vmpl": "1"}})", ErrorCode::kMalformed,
+                "snp.max_vmpl: want an integer 0..3, got string");
   ExpectRefused(R"({"snp": {"max_vmpl": 1.0}})", ErrorCode::kMalformed, "snp.max_vmpl: want an integer");
   ExpectRefused(R"({"snp": {"allow_migrate_ma": null}})", ErrorCode::kMalformed, "snp.allow_migrate_ma");
   ExpectRefused(R"({"tdx": {"accepted_tcb_statuses": [2]}})", ErrorCode::kMalformed,
@@ -171,7 +179,8 @@ TEST(PolicyFile, HexAndLengthsAreChecked) {
                 "snp.host_data[0]: 48 bytes, want 32");
   ExpectRefused(R"({"snp": {"measurement": [")" + kMr(32, '0') + R"("]}})", ErrorCode::kMalformed,
                 "snp.measurement[0]: 32 bytes, want 48");
-  ExpectRefused(R"({"report_data": ")" + kMr(32, '0') + R"("})", ErrorCode::kMalformed, "report_data: 32 bytes, want 64");
+  ExpectRefused(R"({"report_data": ")" + kMr(32, '0') + R"("})", ErrorCode::kMalformed,
+                "report_data: 32 bytes, want 64");
 }
 
 TEST(PolicyFile, RangesAndEmptyListsAreRefused) {

@@ -7,10 +7,9 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <string>
-
-#include <nlohmann/json.hpp>
 
 #include "attest/sim_pki.h"
 #include "attest/sim_snp.h"
@@ -119,7 +118,8 @@ TEST_F(AttestCliE2e, UsageErrorsExit2) {
   ExpectUsage("verify --evidence " + Q(kS1) + " --collateral " + Q(kT1Collateral) + " --json", "applies to TDX quotes");
   ExpectUsage("verify --evidence " + Q(kS1) + " --json", "needs --vcek");
   ExpectUsage("verify --evidence " + Q(kS1) + " --vcek /nonexistent/vcek --json", "--vcek");
-  ExpectUsage("verify --evidence " + Q(kS1) + " --vcek " + Q(kS1Vcek) + " --chain /nonexistent/chain --json", "--chain");
+  ExpectUsage("verify --evidence " + Q(kS1) + " --vcek " + Q(kS1Vcek) + " --chain /nonexistent/chain --json",
+              "--chain");
   ExpectUsage("inspect /nonexistent/quote --json", "no such file");
 }
 
@@ -189,7 +189,8 @@ TEST_F(AttestCliE2e, A15_SimulatedEvidenceOnlyUnderTrustSim) {
   ExpectRejected("--evidence " + Q(report_file) + " --vcek " + Q(pki_dir + "/snp/vcek.pem") + " --chain " +
                      Q(pki_dir + "/snp/cert_chain.pem") + " " + at,
                  "chain_untrusted");
-  ExpectRejected("--evidence " + Q(report_file) + " --vcek " + Q(pki_dir + "/snp/vcek.pem") + " " + at, "chain_untrusted");
+  ExpectRejected("--evidence " + Q(report_file) + " --vcek " + Q(pki_dir + "/snp/vcek.pem") + " " + at,
+                 "chain_untrusted");
   // Policy still applies under sim trust.
   Run vmpl = VerifyJson("--evidence " + Q(report_file) + trust + at + " --policy " +
                         Q(Write("vmpl.json", R"({"snp": {"max_vmpl": 1}})")));
@@ -202,8 +203,9 @@ TEST_F(AttestCliE2e, A15_SimulatedEvidenceOnlyUnderTrustSim) {
 
 TEST_F(AttestCliE2e, InvalidPolicyFileIsAUsageError) {
   const std::string unknown = Write("unknown.json", R"({"tdx": {"mrtdd": []}})");
-  ExpectUsage("verify --evidence " + Q(kT1) + " --collateral " + Q(kT1Collateral) + " --policy " + Q(unknown) + " --json",
-              "tdx.mrtdd: unknown key");
+  ExpectUsage(
+      "verify --evidence " + Q(kT1) + " --collateral " + Q(kT1Collateral) + " --policy " + Q(unknown) + " --json",
+      "tdx.mrtdd: unknown key");
   const std::string not_json = Write("bad.json", "{\"tdx\": ");
   ExpectUsage("verify --evidence " + Q(kT1) + " --policy " + Q(not_json) + " --json", "not JSON at byte");
   ExpectUsage("verify --evidence " + Q(kT1) + " --policy /nonexistent/p.json --json", "no such file");
@@ -217,7 +219,8 @@ TEST_F(AttestCliE2e, MalformedEvidenceIsRejectedWithAPreciseReason) {
   ExpectRejected("--evidence " + Q(Write("short", "\x04\x00\x02")) + " --now " + kT1Now, "truncated");
   ExpectRejected("--evidence " + Q(Write("text", "hello, world, this is not evidence")) + " --now " + kT1Now,
                  "malformed", "neither a TDX quote header");
-  ExpectRejected("--evidence " + Q(Write("sgx", std::string("\x03\x00\x02\x00\x00\x00\x00\x00", 8) + std::string(600, '\0'))) +
+  ExpectRejected("--evidence " +
+                     Q(Write("sgx", std::string("\x03\x00\x02\x00\x00\x00\x00\x00", 8) + std::string(600, '\0'))) +
                      " --now " + kT1Now,
                  "unsupported", "SGX quote");
   // A truncated TDX quote names what did not fit; platform is known.
@@ -231,20 +234,24 @@ TEST_F(AttestCliE2e, MalformedEvidenceIsRejectedWithAPreciseReason) {
     EXPECT_TRUE(r.j["measurements"].empty()) << "nothing unverified is reported as a measurement";
   }
   // The same through hex text.
-  ExpectRejected("--evidence " + Q(Write("t1_cut.hex", HexEncode(AsBytes(t1.substr(0, 100))) + "\n")) + " --now " + kT1Now,
-                 "truncated");
+  ExpectRejected(
+      "--evidence " + Q(Write("t1_cut.hex", HexEncode(AsBytes(t1.substr(0, 100))) + "\n")) + " --now " + kT1Now,
+      "truncated");
   // TEE type other than TDX in a v4 header.
   {
     std::string sgx_tee = t1;
     sgx_tee[4] = 0x00;
-    ExpectRejected("--evidence " + Q(Write("t1_tee0", sgx_tee)) + " --collateral " + Q(kT1Collateral) + " --now " + kT1Now,
-                   "unsupported");
+    ExpectRejected(
+        "--evidence " + Q(Write("t1_tee0", sgx_tee)) + " --collateral " + Q(kT1Collateral) + " --now " + kT1Now,
+        "unsupported");
   }
   // SNP report one byte short / one byte long.
-  ExpectRejected("--evidence " + Q(Write("s1_cut", s1.substr(0, s1.size() - 1))) + " --vcek " + Q(kS1Vcek) + " --now 2023-01-01T00:00:00Z",
+  ExpectRejected("--evidence " + Q(Write("s1_cut", s1.substr(0, s1.size() - 1))) + " --vcek " + Q(kS1Vcek) +
+                     " --now 2023-01-01T00:00:00Z",
                  "truncated");
-  ExpectRejected("--evidence " + Q(Write("s1_long", s1 + "x")) + " --vcek " + Q(kS1Vcek) + " --now 2023-01-01T00:00:00Z",
-                 "trailing_data");
+  ExpectRejected(
+      "--evidence " + Q(Write("s1_long", s1 + "x")) + " --vcek " + Q(kS1Vcek) + " --now 2023-01-01T00:00:00Z",
+      "trailing_data");
   // Over the evidence size cap: a property of the input, so a rejection.
   ExpectRejected("--evidence " + Q(Write("huge", std::string(1024 * 1024 + 1, '\x04'))) + " --now " + kT1Now,
                  "length_too_large", "at most 1048576");
@@ -257,8 +264,9 @@ TEST_F(AttestCliE2e, TamperedEvidenceAndCollateralAreRejected) {
   // One byte of MRTD flipped: the quote signature fails.
   std::string flipped = t1;
   flipped[q->body_offset + attest::kTdMrTd] ^= 0x01;
-  ExpectRejected("--evidence " + Q(Write("t1_mrtd", flipped)) + " --collateral " + Q(kT1Collateral) + " --now " + kT1Now,
-                 "bad_signature");
+  ExpectRejected(
+      "--evidence " + Q(Write("t1_mrtd", flipped)) + " --collateral " + Q(kT1Collateral) + " --now " + kT1Now,
+      "bad_signature");
   // One byte of the QE report: the PCK signature over it fails.
   std::string qe = t1;
   qe[q->qe_report_offset + 10] ^= 0x01;
@@ -280,12 +288,12 @@ TEST_F(AttestCliE2e, TamperedEvidenceAndCollateralAreRejected) {
   s1_flip[attest::snp::kOffMeasurement] ^= 0x80;
   ExpectRejected("--evidence " + Q(Write("s1_flip", s1_flip)) + " --vcek " + Q(kS1Vcek) + " --now 2023-01-01T00:00:00Z",
                  "bad_signature");
-  ExpectRejected("--evidence " + Q(kS1) + " --vcek " + Q(kS1Vcek) + " --chain " + Q(Att("snp/gosev_ask_ark_genoa.pem")) +
-                     " --now 2023-01-01T00:00:00Z",
+  ExpectRejected("--evidence " + Q(kS1) + " --vcek " + Q(kS1Vcek) + " --chain " +
+                     Q(Att("snp/gosev_ask_ark_genoa.pem")) + " --now 2023-01-01T00:00:00Z",
                  "chain_untrusted");
-  ExpectRejected("--evidence " + Q(kS1) + " --vcek " + Q(Write("vcek.der", "not a certificate")) +
-                     " --now 2023-01-01T00:00:00Z",
-                 "bad_encoding", "VCEK/VLEK certificate");
+  ExpectRejected(
+      "--evidence " + Q(kS1) + " --vcek " + Q(Write("vcek.der", "not a certificate")) + " --now 2023-01-01T00:00:00Z",
+      "bad_encoding", "VCEK/VLEK certificate");
 }
 
 TEST_F(AttestCliE2e, PolicyFileDecidesTheVerdict) {
@@ -387,17 +395,18 @@ TEST_F(AttestCliE2e, InspectTdxPrintsEveryParsedField) {
   EXPECT_EQ(j["size"], 5006);
   const json& quote = j["quote"];
   EXPECT_EQ(Keys(quote), (std::set<std::string>{"header", "body", "signature", "attestation_key", "qe_report",
-                                                 "qe_report_signature", "qe_auth_data", "pck_chain", "offsets",
-                                                 "quote_size", "trailing_bytes", "trailing_all_zero"}));
+                                                "qe_report_signature", "qe_auth_data", "pck_chain", "offsets",
+                                                "quote_size", "trailing_bytes", "trailing_all_zero"}));
   EXPECT_EQ(quote["header"]["version"], 4);
   EXPECT_EQ(quote["header"]["att_key_type"], 2);
   EXPECT_EQ(quote["header"]["tee_type"], 0x81);
   EXPECT_EQ(quote["header"]["qe_vendor_id"], HexEncode(q->qe_vendor_id));
   EXPECT_EQ(quote["header"]["user_data"], HexEncode(q->user_data));
   const json& body = quote["body"];
-  EXPECT_EQ(Keys(body), (std::set<std::string>{"body_type", "tee_tcb_svn", "mr_seam", "mr_signer_seam", "seam_attributes",
-                                                "td_attributes", "debug", "xfam", "mr_td", "mr_config_id", "mr_owner",
-                                                "mr_owner_config", "rtmr0", "rtmr1", "rtmr2", "rtmr3", "report_data"}));
+  EXPECT_EQ(Keys(body),
+            (std::set<std::string>{"body_type", "tee_tcb_svn", "mr_seam", "mr_signer_seam", "seam_attributes",
+                                   "td_attributes", "debug", "xfam", "mr_td", "mr_config_id", "mr_owner",
+                                   "mr_owner_config", "rtmr0", "rtmr1", "rtmr2", "rtmr3", "report_data"}));
   EXPECT_EQ(body["tee_tcb_svn"], HexEncode(q->body.tee_tcb_svn));
   EXPECT_EQ(body["mr_signer_seam"], HexEncode(q->body.mr_signer_seam));
   EXPECT_EQ(body["xfam"], HexEncode(q->body.xfam));
@@ -408,7 +417,7 @@ TEST_F(AttestCliE2e, InspectTdxPrintsEveryParsedField) {
   EXPECT_EQ(quote["signature"], HexEncode(q->signature));
   EXPECT_EQ(quote["attestation_key"], HexEncode(q->attestation_key));
   EXPECT_EQ(Keys(quote["qe_report"]), (std::set<std::string>{"cpu_svn", "misc_select", "attributes", "mr_enclave",
-                                                               "mr_signer", "isv_prod_id", "isv_svn", "report_data"}));
+                                                             "mr_signer", "isv_prod_id", "isv_svn", "report_data"}));
   EXPECT_EQ(quote["qe_report"]["mr_signer"], HexEncode(q->qe_report.mr_signer));
   EXPECT_EQ(quote["qe_report"]["isv_svn"], q->qe_report.isv_svn);
   EXPECT_EQ(quote["qe_report_signature"], HexEncode(q->qe_report_signature));
@@ -470,12 +479,13 @@ TEST_F(AttestCliE2e, InspectSnpPrintsEveryParsedField) {
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(j["platform"], "snp");
   const json& rep = j["report"];
-  EXPECT_EQ(Keys(rep), (std::set<std::string>{"version", "guest_svn", "policy", "family_id", "image_id", "vmpl",
-                                               "signature_algo", "current_tcb", "platform_info", "key_info",
-                                               "report_data", "measurement", "host_data", "id_key_digest",
-                                               "author_key_digest", "report_id", "report_id_ma", "reported_tcb",
-                                               "product", "tcb_layout", "chip_id", "committed_tcb", "current_version",
-                                               "committed_version", "launch_tcb", "signature_r", "signature_s"}))
+  EXPECT_EQ(Keys(rep), (std::set<std::string>{
+                           "version",     "guest_svn",      "policy",          "family_id",         "image_id",
+                           "vmpl",        "signature_algo", "current_tcb",     "platform_info",     "key_info",
+                           "report_data", "measurement",    "host_data",       "id_key_digest",     "author_key_digest",
+                           "report_id",   "report_id_ma",   "reported_tcb",    "product",           "tcb_layout",
+                           "chip_id",     "committed_tcb",  "current_version", "committed_version", "launch_tcb",
+                           "signature_r", "signature_s"}))
       << "S1 is a v2 report: no CPUID, no mitigation vectors";
   EXPECT_EQ(rep["version"], 2);
   EXPECT_EQ(rep["policy"]["debug"], true);

@@ -7,11 +7,10 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "attest/pinned_roots.h"
 #include "attest/snp_report.h"
@@ -67,8 +66,8 @@ bool IsLowerHex(const std::string& s, size_t bytes) {
 // The shape every verdict has (verdict.h), whatever it says.
 void ExpectVerdictShape(const json& j) {
   ASSERT_TRUE(j.is_object());
-  const std::set<std::string> want = {"verdict", "platform", "simulated", "tcb_status", "advisory_ids",
-                                      "measurements", "report_data", "reasons"};
+  const std::set<std::string> want = {"verdict",      "platform",     "simulated",   "tcb_status",
+                                      "advisory_ids", "measurements", "report_data", "reasons"};
   std::set<std::string> got;
   for (const auto& [k, v] : j.items()) {
     (void)v;
@@ -294,10 +293,9 @@ TEST_F(AttestCliVectors, PinnedRootsAreTheManifestAnchors) {
 
   auto arks = attest::PinnedAmdArks();
   ASSERT_TRUE(arks.ok());
-  const std::map<std::string, attest::snp::SnpProduct> products = {
-      {"milan", attest::snp::SnpProduct::kMilan},
-      {"genoa", attest::snp::SnpProduct::kGenoa},
-      {"turin", attest::snp::SnpProduct::kTurin}};
+  const std::map<std::string, attest::snp::SnpProduct> products = {{"milan", attest::snp::SnpProduct::kMilan},
+                                                                   {"genoa", attest::snp::SnpProduct::kGenoa},
+                                                                   {"turin", attest::snp::SnpProduct::kTurin}};
   for (const auto& [name, product] : products) {
     SCOPED_TRACE(name);
     auto file_chain = attest::ParsePemChain(ReadFileOrDie(Att(anchors["amd_ark_ask"][name])));
