@@ -80,8 +80,8 @@ std::string Join(const std::string& path, const std::string& key) { return path.
 Status CheckObject(const json& v, const std::string& path, std::initializer_list<const char*> allowed) {
   if (!v.is_object())
     return Malformed(path.empty() ? "policy" : path, std::string("want an object, got ") + v.type_name());
-  for (const auto& [key, value] : v.items()) {
-    (void)value;
+  for (const auto& item : v.items()) {
+    const std::string& key = item.key();
     if (std::none_of(allowed.begin(), allowed.end(), [&](const char* a) { return key == a; })) {
       std::string known;
       for (const char* a : allowed) known += (known.empty() ? "" : ", ") + std::string(a);
