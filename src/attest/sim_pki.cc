@@ -20,6 +20,7 @@
 #include "attest/sim_pki.h"
 
 #include <fcntl.h>
+#include <openssl/x509.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -28,10 +29,8 @@
 #include <ctime>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
-
 #include <nlohmann/json.hpp>
-#include <openssl/x509.h>
+#include <sstream>
 
 #include "attest/pck_extensions.h"
 #include "seal/crypto.h"
@@ -117,7 +116,8 @@ Bytes PckExtensionDer(const SimTdxPlatform& p, ByteView platform_instance_id) {
   Append(tcb, DerSeq({SgxOid({2, 18}), DerTlv(kDerOctetString, p.cpusvn)}));
   const Bytes yes = DerTlv(kDerBoolean, Bytes{0xff});
   const Bytes no = DerTlv(kDerBoolean, Bytes{0x00});
-  const Bytes config = DerSeq({DerSeq({SgxOid({7, 1}), no}), DerSeq({SgxOid({7, 2}), yes}), DerSeq({SgxOid({7, 3}), yes})});
+  const Bytes config =
+      DerSeq({DerSeq({SgxOid({7, 1}), no}), DerSeq({SgxOid({7, 2}), yes}), DerSeq({SgxOid({7, 3}), yes})});
   return DerSeq({
       DerSeq({SgxOid({1}), DerTlv(kDerOctetString, p.ppid)}),
       DerSeq({SgxOid({2}), DerTlv(kDerSequence, tcb)}),
@@ -208,7 +208,9 @@ Status WriteFileMode(const std::string& path, ByteView data, mode_t mode) {
   return OkStatus();
 }
 
-Status WriteText(const std::string& path, std::string_view text) { return WriteFileMode(path, AsBytes(text), kPublicMode); }
+Status WriteText(const std::string& path, std::string_view text) {
+  return WriteFileMode(path, AsBytes(text), kPublicMode);
+}
 
 Status WriteKey(const std::string& path, const PrivateKey& key) {
   CMLN_ASSIGN_OR_RETURN(SecretBytes pem, key.ToPem());
@@ -420,12 +422,9 @@ constexpr char kReadme[] =
 
 std::string SimSnpPlatform::ProductName() const {
   switch (product) {
-    case snp::SnpProduct::kGenoa:
-      return "Genoa-B1";
-    case snp::SnpProduct::kTurin:
-      return "Turin-B0";
-    default:
-      return "Milan-B0";
+    case snp::SnpProduct::kGenoa: return "Genoa-B1";
+    case snp::SnpProduct::kTurin: return "Turin-B0";
+    default: return "Milan-B0";
   }
 }
 
@@ -435,12 +434,9 @@ uint8_t SimSnpPlatform::CpuidFamily() const {
 
 uint8_t SimSnpPlatform::CpuidModel() const {
   switch (product) {
-    case snp::SnpProduct::kGenoa:
-      return 0x11;
-    case snp::SnpProduct::kTurin:
-      return 0x02;
-    default:
-      return 0x01;
+    case snp::SnpProduct::kGenoa: return 0x11;
+    case snp::SnpProduct::kTurin: return 0x02;
+    default: return 0x01;
   }
 }
 
@@ -496,15 +492,20 @@ Result<SimPki> GenerateSimPki(const SimPkiOptions& o) {
   pck.extensions.push_back(RawExtension{kSgxExtensionsOid, PckExtensionDer(pki.tdx, rng.Take("tdx.instance", 16))});
   CMLN_ASSIGN_OR_RETURN(pki.pck, MintCertificate(pck, pki.pck_key, &pki.pck_ca, pki.pck_ca_key));
   CertificateSpec tcb{Subject(kTcbSigningCn), rng.Serial("tdx.tcb_signing.serial"), nb, na, false};
-  CMLN_ASSIGN_OR_RETURN(pki.tcb_signing, MintCertificate(tcb, pki.tcb_signing_key, &pki.intel_root, pki.intel_root_key));
+  CMLN_ASSIGN_OR_RETURN(pki.tcb_signing,
+                        MintCertificate(tcb, pki.tcb_signing_key, &pki.intel_root, pki.intel_root_key));
 
   // AMD-like hierarchy.
   const std::string product = ProductShort(o.snp_product);
   CMLN_ASSIGN_OR_RETURN(pki.ark_key, PrivateKey::GenerateRsa(o.rsa_bits));
   CMLN_ASSIGN_OR_RETURN(pki.ask_key, PrivateKey::GenerateRsa(o.rsa_bits));
   CMLN_ASSIGN_OR_RETURN(pki.vcek_key, rng.EcKey("P-384", "snp.vcek"));
-  CertificateSpec ark{Subject("CMLN Simulated ARK-" + product + " - NOT FOR PRODUCTION"), rng.Serial("snp.ark.serial"),
-                      nb, na, true, 1};
+  CertificateSpec ark{Subject("CMLN Simulated ARK-" + product + " - NOT FOR PRODUCTION"),
+                      rng.Serial("snp.ark.serial"),
+                      nb,
+                      na,
+                      true,
+                      1};
   ark.scheme = SignatureScheme::kRsaPssSha384;
   CMLN_ASSIGN_OR_RETURN(pki.ark, MintCertificate(ark, pki.ark_key, nullptr, pki.ark_key));
   CertificateSpec ask{Subject("CMLN Simulated SEV-" + product), rng.Serial("snp.ask.serial"), nb, na, true, 0};
@@ -515,7 +516,9 @@ Result<SimPki> GenerateSimPki(const SimPkiOptions& o) {
   vcek.authority_key_id = false;  // as AMD's VCEKs
   const SimSnpPlatform& s = pki.snp;
   const std::string name = s.ProductName();
-  auto ext = [&](std::string_view oid, Bytes der) { vcek.extensions.push_back(RawExtension{std::string(oid), std::move(der)}); };
+  auto ext = [&](std::string_view oid, Bytes der) {
+    vcek.extensions.push_back(RawExtension{std::string(oid), std::move(der)});
+  };
   ext(snp::kOidStructVersion, DerUnsigned(kDerInteger, 1));
   ext(snp::kOidProductName, DerTlv(kDerIa5String, AsBytes(name)));
   ext(snp::kOidBlSpl, SplDer(s.bl_spl));
@@ -562,46 +565,52 @@ Result<std::string> BuildSimTdxCollateral(const SimPki& pki, const SimCollateral
       {"tcbType", 0},
       {"tcbEvaluationDataNumber", p.tcb_evaluation_data_number},
       {"tdxModule",
-       {{"mrsigner", UpperHex(p.mr_signer_seam)}, {"attributes", UpperHex(p.seam_attributes)}, {"attributesMask", "FFFFFFFFFFFFFFFF"}}},
+       {{"mrsigner", UpperHex(p.mr_signer_seam)},
+        {"attributes", UpperHex(p.seam_attributes)},
+        {"attributesMask", "FFFFFFFFFFFFFFFF"}}},
       {"tdxModuleIdentities",
-       Json::array({{{"id", "TDX_" + UpperHex(ByteView(&p.tee_tcb_svn[1], 1))},
-                     {"mrsigner", UpperHex(p.mr_signer_seam)},
-                     {"attributes", UpperHex(p.seam_attributes)},
-                     {"attributesMask", "FFFFFFFFFFFFFFFF"},
-                     {"tcbLevels",
-                      Json::array({{{"tcb", {{"isvsvn", p.tee_tcb_svn[0]}}}, {"tcbDate", tcb_date}, {"tcbStatus", "UpToDate"}},
-                                   {{"tcb", {{"isvsvn", 0}}},
-                                    {"tcbDate", tcb_date},
-                                    {"tcbStatus", "OutOfDate"},
-                                    {"advisoryIDs", Json::array({kAdvisoryOutOfDate})}}})}}})},
+       Json::array(
+           {{{"id", "TDX_" + UpperHex(ByteView(&p.tee_tcb_svn[1], 1))},
+             {"mrsigner", UpperHex(p.mr_signer_seam)},
+             {"attributes", UpperHex(p.seam_attributes)},
+             {"attributesMask", "FFFFFFFFFFFFFFFF"},
+             {"tcbLevels",
+              Json::array({{{"tcb", {{"isvsvn", p.tee_tcb_svn[0]}}}, {"tcbDate", tcb_date}, {"tcbStatus", "UpToDate"}},
+                           {{"tcb", {{"isvsvn", 0}}},
+                            {"tcbDate", tcb_date},
+                            {"tcbStatus", "OutOfDate"},
+                            {"advisoryIDs", Json::array({kAdvisoryOutOfDate})}}})}}})},
       {"tcbLevels",
-       Json::array({{{"tcb",
-                      {{"sgxtcbcomponents", components(p.sgx_tcb_components)},
-                       {"pcesvn", p.pcesvn},
-                       {"tdxtcbcomponents", components(p.tee_tcb_svn)}}},
-                     {"tcbDate", tcb_date},
-                     {"tcbStatus", "UpToDate"}},
-                    // Anything below the simulated platform is OutOfDate (a quote with a lower TEE_TCB_SVN
-                    // exercises the policy's TCB status check).
-                    {{"tcb", {{"sgxtcbcomponents", components(zero16)}, {"pcesvn", 0}, {"tdxtcbcomponents", components(zero16)}}},
-                     {"tcbDate", tcb_date},
-                     {"tcbStatus", "OutOfDate"},
-                     {"advisoryIDs", Json::array({kAdvisoryOutOfDate})}}})}};
-  Json qe_identity = {{"id", "TD_QE"},
-                      {"version", 2},
-                      {"issueDate", issue},
-                      {"nextUpdate", next},
-                      {"tcbEvaluationDataNumber", p.tcb_evaluation_data_number},
-                      {"miscselect", UpperHex(std::array<uint8_t, 4>{static_cast<uint8_t>(p.qe_misc_select >> 24),
-                                                                     static_cast<uint8_t>(p.qe_misc_select >> 16),
-                                                                     static_cast<uint8_t>(p.qe_misc_select >> 8),
-                                                                     static_cast<uint8_t>(p.qe_misc_select)})},
-                      {"miscselectMask", "FFFFFFFF"},
-                      {"attributes", UpperHex(p.qe_attributes)},
-                      {"attributesMask", "FBFFFFFFFFFFFFFF0000000000000000"},
-                      {"mrsigner", UpperHex(p.qe_mr_signer)},
-                      {"isvprodid", p.qe_isv_prod_id},
-                      {"tcbLevels", Json::array({{{"tcb", {{"isvsvn", p.qe_isv_svn}}}, {"tcbDate", tcb_date}, {"tcbStatus", "UpToDate"}}})}};
+       Json::array(
+           {{{"tcb",
+              {{"sgxtcbcomponents", components(p.sgx_tcb_components)},
+               {"pcesvn", p.pcesvn},
+               {"tdxtcbcomponents", components(p.tee_tcb_svn)}}},
+             {"tcbDate", tcb_date},
+             {"tcbStatus", "UpToDate"}},
+            // Anything below the simulated platform is OutOfDate (a quote with a lower TEE_TCB_SVN
+            // exercises the policy's TCB status check).
+            {{"tcb",
+              {{"sgxtcbcomponents", components(zero16)}, {"pcesvn", 0}, {"tdxtcbcomponents", components(zero16)}}},
+             {"tcbDate", tcb_date},
+             {"tcbStatus", "OutOfDate"},
+             {"advisoryIDs", Json::array({kAdvisoryOutOfDate})}}})}};
+  Json qe_identity = {
+      {"id", "TD_QE"},
+      {"version", 2},
+      {"issueDate", issue},
+      {"nextUpdate", next},
+      {"tcbEvaluationDataNumber", p.tcb_evaluation_data_number},
+      {"miscselect", UpperHex(std::array<uint8_t, 4>{
+                         static_cast<uint8_t>(p.qe_misc_select >> 24), static_cast<uint8_t>(p.qe_misc_select >> 16),
+                         static_cast<uint8_t>(p.qe_misc_select >> 8), static_cast<uint8_t>(p.qe_misc_select)})},
+      {"miscselectMask", "FFFFFFFF"},
+      {"attributes", UpperHex(p.qe_attributes)},
+      {"attributesMask", "FBFFFFFFFFFFFFFF0000000000000000"},
+      {"mrsigner", UpperHex(p.qe_mr_signer)},
+      {"isvprodid", p.qe_isv_prod_id},
+      {"tcbLevels",
+       Json::array({{{"tcb", {{"isvsvn", p.qe_isv_svn}}}, {"tcbDate", tcb_date}, {"tcbStatus", "UpToDate"}}})}};
   const std::string tcb_text = tcb_info.dump();
   const std::string qe_text = qe_identity.dump();
   CMLN_ASSIGN_OR_RETURN(Bytes tcb_sig, SignEcdsaRaw(pki.tcb_signing_key, HashAlg::kSha256, AsBytes(tcb_text)));

@@ -74,9 +74,9 @@ struct SimTdxPlatform {
   std::array<uint8_t, 48> mr_seam{};  // random per PKI (stands for the TDX module hash)
   std::array<uint8_t, 8> xfam{0xE7, 0x02, 0x06, 0x00, 0x00, 0x00, 0x00, 0x00};
   // The quoting enclave (QE report) and its identity.
-  std::array<uint8_t, 32> qe_mr_signer{};  // random per PKI
+  std::array<uint8_t, 32> qe_mr_signer{};   // random per PKI
   std::array<uint8_t, 32> qe_mr_enclave{};  // random per PKI
-  uint16_t qe_isv_prod_id = 2;               // TD_QE
+  uint16_t qe_isv_prod_id = 2;              // TD_QE
   uint16_t qe_isv_svn = 4;
   std::array<uint8_t, 16> qe_attributes{0x11, 0, 0, 0, 0, 0, 0, 0, 0xE7, 0, 0, 0, 0, 0, 0, 0};
   uint32_t qe_misc_select = 0;
@@ -139,8 +139,8 @@ Result<SimPki> GenerateSimPki(const SimPkiOptions& options);
 // Knobs for collateral minted after the PKI (e.g. fresh dates for a quote generated today, or a
 // revocation for a test).
 struct SimCollateralOptions {
-  int64_t issue_time = 0;  // issueDate / thisUpdate
-  int64_t validity = 0;    // nextUpdate = issue_time + validity
+  int64_t issue_time = 0;                  // issueDate / thisUpdate
+  int64_t validity = 0;                    // nextUpdate = issue_time + validity
   std::vector<Bytes> revoked_pck_serials;  // put on the PCK CRL
   // Put on the root CA CRL (BuildSimTdxCollateral) or on the ARK's CRL (BuildSimSnpCrl).
   std::vector<Bytes> revoked_root_serials;

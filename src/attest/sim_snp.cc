@@ -16,7 +16,9 @@ void PutLe(Bytes& r, size_t off, uint64_t v, size_t n) {
   for (size_t i = 0; i < n; ++i) r[off + i] = static_cast<uint8_t>(v >> (8 * i));
 }
 
-void Put(Bytes& r, size_t off, ByteView b) { std::copy(b.begin(), b.end(), r.begin() + static_cast<std::ptrdiff_t>(off)); }
+void Put(Bytes& r, size_t off, ByteView b) {
+  std::copy(b.begin(), b.end(), r.begin() + static_cast<std::ptrdiff_t>(off));
+}
 
 }  // namespace
 

@@ -133,7 +133,8 @@ Result<Bytes> GenerateSimTdxQuote(const SimPki& pki, const SimTdxQuoteSpec& spec
   CMLN_ASSIGN_OR_RETURN(Bytes qe_sig, SignEcdsaRaw(pki.pck_key, HashAlg::kSha256, qe_raw));
 
   const std::array<uint8_t, 20> user_data{};
-  Bytes quote = Concat(ByteView(SerializeTdxQuoteV4Header(kIntelQeVendorId, user_data)), ByteView(SerializeTdReport10(body)));
+  Bytes quote =
+      Concat(ByteView(SerializeTdxQuoteV4Header(kIntelQeVendorId, user_data)), ByteView(SerializeTdReport10(body)));
   CMLN_ASSIGN_OR_RETURN(Bytes quote_sig, SignEcdsaRaw(*att, HashAlg::kSha256, quote));
   const std::string pem = CertificatePem(pki.pck) + CertificatePem(pki.pck_ca) + CertificatePem(pki.intel_root);
   Append(quote, SerializeTdxSignatureData(quote_sig, att_pub, qe_raw, qe_sig, spec.qe_auth_data, pem));

@@ -234,8 +234,8 @@ Result<Bytes> PrivateKey::RawEcPublicKey() const {
     ERR_clear_error();
     // Some providers keep the point compressed; ask for the uncompressed encoding explicitly.
     if (EVP_PKEY_set_utf8_string_param(k_.get(), OSSL_PKEY_PARAM_EC_POINT_CONVERSION_FORMAT, "uncompressed") != 1 ||
-        EVP_PKEY_get_octet_string_param(k_.get(), OSSL_PKEY_PARAM_PUB_KEY, buf, sizeof(buf), &len) != 1 ||
-        len < 3 || buf[0] != 0x04) {
+        EVP_PKEY_get_octet_string_param(k_.get(), OSSL_PKEY_PARAM_PUB_KEY, buf, sizeof(buf), &len) != 1 || len < 3 ||
+        buf[0] != 0x04) {
       return OpensslError("EC public point");
     }
   }
@@ -248,7 +248,7 @@ Result<Certificate> MintCertificate(const CertificateSpec& spec, const PrivateKe
                                     const Certificate* issuer, const PrivateKey& issuer_key) {
   if (spec.subject.empty()) return Error(ErrorCode::kInvalidArgument, "certificate: empty subject");
   if (subject_key.empty() || issuer_key.empty()) return Error(ErrorCode::kInvalidKey, "certificate: empty key");
-  CMLN_ASSIGN_OR_RETURN(ASN1_INTEGER* serial, SerialInteger(spec.serial));
+  CMLN_ASSIGN_OR_RETURN(ASN1_INTEGER * serial, SerialInteger(spec.serial));
   Certificate out(X509_new());  // owns the X509 from here on, also on every error path
   X509* x = out.get();
   if (x == nullptr) {

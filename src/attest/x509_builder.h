@@ -61,7 +61,7 @@ class PrivateKey {
 
 // How a certificate or CRL is signed.
 enum class SignatureScheme {
-  kEcdsaSha256,   // Intel's PCK, TCB signing and root certificates
+  kEcdsaSha256,  // Intel's PCK, TCB signing and root certificates
   kEcdsaSha384,
   kRsaPssSha384,  // AMD's ARK/ASK/VCEK chain: RSASSA-PSS, SHA-384, MGF1-SHA-384, salt 48
 };

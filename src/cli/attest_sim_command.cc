@@ -33,8 +33,8 @@ namespace cmln::cli {
 
 namespace {
 
-using nlohmann::json;
 using attest::Mr48;
+using nlohmann::json;
 
 // CLI11 writes parsed values into these after parse(); the callbacks run later (static storage).
 struct PkiOptions {
@@ -88,7 +88,8 @@ Result<std::array<uint8_t, N>> HexUpTo(const std::string& flag, const std::strin
   auto b = HexDecode(text);
   if (!b.ok()) return Error(ErrorCode::kInvalidArgument, flag + ": not hex");
   if (b->size() > N) {
-    return Error(ErrorCode::kInvalidArgument, flag + ": " + std::to_string(b->size()) + " bytes, at most " + std::to_string(N));
+    return Error(ErrorCode::kInvalidArgument,
+                 flag + ": " + std::to_string(b->size()) + " bytes, at most " + std::to_string(N));
   }
   std::array<uint8_t, N> out{};
   std::copy(b->begin(), b->end(), out.begin());
@@ -102,7 +103,8 @@ Status HexExact(const std::string& flag, const std::string& text, std::array<uin
   auto b = HexDecode(text);
   if (!b.ok()) return Error(ErrorCode::kInvalidArgument, flag + ": not hex");
   if (b->size() != N) {
-    return Error(ErrorCode::kInvalidArgument, flag + ": " + std::to_string(b->size()) + " bytes, want " + std::to_string(N));
+    return Error(ErrorCode::kInvalidArgument,
+                 flag + ": " + std::to_string(b->size()) + " bytes, want " + std::to_string(N));
   }
   std::copy(b->begin(), b->end(), out.begin());
   return OkStatus();
@@ -170,7 +172,10 @@ void RunTdx() {
   auto quote = attest::GenerateSimTdxQuote(*pki, spec);
   if (!quote.ok()) return Fail(quote.error());
   if (auto w = WriteEvidence(o.out, *quote, o.hex); !w.ok()) return Fail(w.error());
-  json summary{{"platform", "sim-tdx"}, {"out", o.out}, {"bytes", quote->size()}, {"debug", o.debug},
+  json summary{{"platform", "sim-tdx"},
+               {"out", o.out},
+               {"bytes", quote->size()},
+               {"debug", o.debug},
                {"report_data", HexEncode(spec.report_data)}};
   if (!o.collateral_out.empty()) {
     const int64_t now = Now();
@@ -205,7 +210,10 @@ void RunSnp() {
     return Fail(report.error());
   }
   if (auto w = WriteEvidence(o.out, *report, o.hex); !w.ok()) return Fail(w.error());
-  json summary{{"platform", "sim-snp"}, {"out", o.out}, {"bytes", report->size()}, {"debug", o.debug},
+  json summary{{"platform", "sim-snp"},
+               {"out", o.out},
+               {"bytes", report->size()},
+               {"debug", o.debug},
                {"report_data", HexEncode(spec.report_data)}};
   if (!o.vcek_out.empty()) {
     if (auto w = WriteOut(o.vcek_out, AsBytes(attest::CertificatePem(pki->vcek))); !w.ok()) return Fail(w.error());

@@ -117,8 +117,12 @@ class SimEvidence : public ::testing::Test {
   }
   static snp::SnpTrustAnchors AmdAnchors() {
     snp::SnpTrustAnchors a;
-    EXPECT_TRUE(a.AddArkFromPem(snp::SnpProduct::kMilan, ReadFileOrDie(DataPath("attestation/snp/gosev_ask_ark_milan.pem"))).ok());
-    EXPECT_TRUE(a.AddArkFromPem(snp::SnpProduct::kGenoa, ReadFileOrDie(DataPath("attestation/snp/gosev_ask_ark_genoa.pem"))).ok());
+    EXPECT_TRUE(
+        a.AddArkFromPem(snp::SnpProduct::kMilan, ReadFileOrDie(DataPath("attestation/snp/gosev_ask_ark_milan.pem")))
+            .ok());
+    EXPECT_TRUE(
+        a.AddArkFromPem(snp::SnpProduct::kGenoa, ReadFileOrDie(DataPath("attestation/snp/gosev_ask_ark_genoa.pem")))
+            .ok());
     return a;
   }
 
@@ -236,8 +240,8 @@ TEST_F(SimEvidence, A1_TdxSignedByteFlipsAreRefusedLikeRealOnes) {
   EXPECT_EQ(flip(q.body_offset + kTdMrTd), ErrorCode::kBadSignature);
   EXPECT_EQ(flip(q.body_offset + kTdRtmr0 + 48 * 3), ErrorCode::kBadSignature);
   EXPECT_EQ(flip(q.body_offset + kTdReportData + 63), ErrorCode::kBadSignature);
-  EXPECT_EQ(flip(q.body_offset + kTdAttributes), ErrorCode::kBadSignature);  // "turning debug on"
-  EXPECT_EQ(flip(q.sig_data_offset + 5), ErrorCode::kBadSignature);         // quote signature
+  EXPECT_EQ(flip(q.body_offset + kTdAttributes), ErrorCode::kBadSignature);                      // "turning debug on"
+  EXPECT_EQ(flip(q.sig_data_offset + 5), ErrorCode::kBadSignature);                              // quote signature
   EXPECT_EQ(flip(q.sig_data_offset + kEcdsaP256SigSize + 7), ErrorCode::kQeReportDataMismatch);  // attestation key
   EXPECT_EQ(flip(q.qe_report_offset + kSgxIsvSvn), ErrorCode::kQeReportBadSignature);
   EXPECT_EQ(flip(q.qe_report_offset + kSgxReportData), ErrorCode::kQeReportBadSignature);

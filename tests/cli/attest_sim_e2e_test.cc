@@ -88,9 +88,9 @@ TEST_F(AttestSimE2e, TdxQuoteAndCollateralVerifyUnderTheSimTrust) {
   const std::string mrtd = Rep("11", 48);
   const std::string rtmr2 = Rep("22", 48);
   const std::string mrconfigid = Rep("33", 48);
-  auto r = Sim("tdx --pki '" + Pki() + "' --report-data " + rd + " --mrtd " + mrtd + " --rtmr2 " + rtmr2 +
-               " --mrconfigid " + mrconfigid + " --out '" + File("q.bin") + "' --collateral-out '" + File("c.json") +
-               "' --json");
+  auto r =
+      Sim("tdx --pki '" + Pki() + "' --report-data " + rd + " --mrtd " + mrtd + " --rtmr2 " + rtmr2 + " --mrconfigid " +
+          mrconfigid + " --out '" + File("q.bin") + "' --collateral-out '" + File("c.json") + "' --json");
   ASSERT_EQ(r.exit_code, 0) << r.out;
   const Bytes quote = ToBytes(ReadFileOrDie(File("q.bin")));
 
@@ -175,7 +175,9 @@ TEST_F(AttestSimE2e, SnpReportWithVcekAndChainVerifiesUnderTheSimTrust) {
   }
   // Production trust: AMD's Milan ARK refuses it.
   snp::SnpTrustAnchors amd;
-  ASSERT_TRUE(amd.AddArkFromPem(snp::SnpProduct::kMilan, ReadFileOrDie(DataPath("attestation/snp/gosev_ask_ark_milan.pem"))).ok());
+  ASSERT_TRUE(
+      amd.AddArkFromPem(snp::SnpProduct::kMilan, ReadFileOrDie(DataPath("attestation/snp/gosev_ask_ark_milan.pem")))
+          .ok());
   auto refused = snp::VerifySnpReport(report, from_files, amd, Now());
   ASSERT_FALSE(refused.ok());
   EXPECT_EQ(refused.error().code(), ErrorCode::kChainUntrusted);
