@@ -127,7 +127,24 @@ def bench_attest_snp():
             "ratio": round(verify_us / 1000.0, 3), "parse_us": round(parse_us, 2)}
 
 
-BENCHES = {"seal": bench_seal, "engine": bench_engine, "attest-tdx": bench_attest_tdx, "attest-snp": bench_attest_snp}
+def bench_attest_gpu():
+    """BM_VerifyGpuN1 beside NVIDIA's Python verifier doing the same offline steps on N1 (bench/py/nv_local_gpu_verifier_bench.py).
+    The peer runs from .venv-nvverifier: python3 -m venv .venv-nvverifier && .venv-nvverifier/bin/pip install nv-local-gpu-verifier==2.7.3"""
+    ours = google_benchmark("attest_gpu_bench")
+    for k, v in sorted(ours.items()):
+        print(f"{k:40s} {v:10.2f} us", file=sys.stderr)
+    verify_us = ours["BM_VerifyGpuN1"]
+    peer = peer_json([os.path.join(ROOT, ".venv-nvverifier", "bin", "python"),
+                      os.path.join(ROOT, "bench", "py", "nv_local_gpu_verifier_bench.py")])
+    return {"name": "attest-gpu", "ours_us": round(verify_us, 1),
+            "peer": "nv-local-gpu-verifier" if peer else "none",
+            "peer_us": peer["verify_us"] if peer else None,
+            "ratio": round(verify_us / peer["verify_us"], 4) if peer else None,
+            "peer_version": peer["version"] if peer else None}
+
+
+BENCHES = {"seal": bench_seal, "engine": bench_engine, "attest-tdx": bench_attest_tdx, "attest-snp": bench_attest_snp,
+           "attest-gpu": bench_attest_gpu}
 
 if __name__ == "__main__":
     print(json.dumps(BENCHES[sys.argv[1]]()))
