@@ -23,6 +23,7 @@
 #include <string>
 #include <vector>
 
+#include "attest/bundle.h"
 #include "attest/verdict.h"
 #include "common/bytes.h"
 #include "common/status.h"
@@ -106,9 +107,17 @@ class AttestationVerifier {
                                                       const TrustSettings& trust, int64_t now) const = 0;
 };
 
-// The verifier `cmln chain start` uses until the attest library has a bundle-level entry point
-// (issue 3/4): it refuses every bundle and every collateral with kUnsupported, so nothing unverified
-// can ever be recorded. Replace by an adapter over attest's VerifyBundle when it lands.
+// The production verifier (`cmln chain start`): attest::VerifyBundle / attest::VerifyPlatformCollateral
+// (attest/bundle.h) with the trust of BundleTrustFromSettings and the collateral handed over. Release
+// policy stays the keeper's; debug and simulated evidence are also refused here (kDebugEnabled,
+// kSimulatedNotAllowed), with the same codes the keeper uses. Stateless; thread-safe.
+//
+// The trust a chain verifies with: the pinned vendor roots for tdx/snp, plus what genesis "tee_trust"
+// (settings.roots_json) adds: {"nvidia_roots_pem": PEM, "sim": {"tdx_roots_pem": PEM, "snp_arks_pem":
+// {"Milan"|"Genoa"|"Turin": PEM}, "gpu_roots_pem": PEM}} (every key optional, unknown keys kMalformed,
+// not JSON kBadEncoding, unparsable PEM kBadEncoding). allow_simulated from settings.allow_simulated_tee.
+Result<attest::BundleTrust> BundleTrustFromSettings(const TrustSettings& settings);
+
 class AttestLibraryVerifier final : public AttestationVerifier {
  public:
   Result<VerifiedBundle> VerifyBundle(ByteView bundle, const TrustSettings& trust,

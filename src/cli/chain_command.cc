@@ -96,8 +96,8 @@ void RunStart() {
   o.listen_host = g_start.listen.substr(0, colon);
   o.port = std::stoi(g_start.listen.substr(colon + 1));
   o.block_interval_ms = g_start.interval_ms;
-  // Bundle verification is wired to the attest library once it has a bundle-level entry point; until
-  // then this verifier refuses every bundle and collateral (kUnsupported).
+  // Bundles and collateral are verified by the attest library (attest/bundle.h) against the pinned
+  // vendor roots and, for simulated platforms on chains that allow them, genesis tee_trust.sim.
   static chain::AttestLibraryVerifier verifier;
   auto node = chain::Node::Open(o, &verifier);
   if (!node.ok()) return Fail(node.error());
