@@ -147,11 +147,11 @@ nlohmann::json GpuListVerdict::ToJson() const {
 
 GpuListVerdict VerifyGpuEvidenceList(const std::vector<GpuEvidence>& list, ByteView expected_nonce,
                                      const GpuTrustAnchors& anchors, int64_t now, const Rim* driver_rim,
-                                     const Rim* vbios_rim) {
+                                     const Rim* vbios_rim, const std::vector<Bytes>& ocsp_responses) {
   GpuListVerdict out;
   out.accepted = !list.empty();
   for (const auto& g : list) {
-    GpuCollateral col{g.certificate_pem, {}};
+    GpuCollateral col{g.certificate_pem, ocsp_responses};
     auto verified = VerifyGpuReport(g.evidence, col, expected_nonce, anchors, now);
     GpuVerdict v = MakeGpuVerdict(verified, driver_rim, vbios_rim, g.arch);
     if (verified.ok() && ByteView(verified->report.request.nonce).size() == g.nonce.size() &&

@@ -70,6 +70,8 @@ std::array<uint8_t, 32> GpuEvidenceListDigest(const std::vector<GpuEvidence>& li
 // `expected_nonce` and the anchors at `now`, validating each against the RIMs when both are given (see
 // MakeGpuVerdict). An entry whose own `nonce` member differs from its report's request nonce is rejected
 // with binding_mismatch. The list is accepted iff it is non-empty and every verdict is accepted.
+// `ocsp_responses` is one pool of OCSP snapshots for all GPUs (ocsp.h): each GPU's chain is looked up in it;
+// empty means revocation "not_checked" for every GPU.
 struct GpuListVerdict {
   bool accepted = false;
   std::vector<GpuVerdict> gpus;  // in list order
@@ -77,6 +79,6 @@ struct GpuListVerdict {
 };
 GpuListVerdict VerifyGpuEvidenceList(const std::vector<GpuEvidence>& list, ByteView expected_nonce,
                                      const GpuTrustAnchors& anchors, int64_t now, const Rim* driver_rim = nullptr,
-                                     const Rim* vbios_rim = nullptr);
+                                     const Rim* vbios_rim = nullptr, const std::vector<Bytes>& ocsp_responses = {});
 
 }  // namespace cmln::attest::nvidia

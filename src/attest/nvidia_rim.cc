@@ -339,6 +339,7 @@ GpuVerdict MakeGpuVerdict(const Result<VerifiedGpuReport>& verified, const Rim* 
     out.verdict.accepted = false;
     out.verdict.platform = std::string(kPlatformNvidiaCc);
     out.verdict.reasons.push_back({std::string(ErrorCodeName(verified.error().code())), verified.error().message()});
+    if (verified.error().code() == ErrorCode::kCertRevoked) out.revocation = RevocationName(Revocation::kRevoked);
     return out;
   }
   const VerifiedGpuReport& v = *verified;

@@ -105,8 +105,8 @@ struct GpuVerdict {
 };
 
 // Verification result plus RIM validation. An error becomes a rejection with one reason
-// {ErrorCodeName(code), message}. On success the verdict carries platform ("nvidia-cc" / "sim-gpu"),
-// simulated, measurements {"fwid", "msr_<block index>" for every block} (hex), report_data = the request
+// {ErrorCodeName(code), message} (and revocation "revoked" when the code is kCertRevoked). On success the
+// verdict carries platform ("nvidia-cc" / "sim-gpu"), simulated, measurements {"fwid", "msr_<block index>" for every block} (hex), report_data = the request
 // nonce (hex), and, when both RIMs are given (non-null), the reasons of CompareWithRims; with no RIMs the
 // measurements are reported but not judged (rim_checked false; policy decides). `arch` is copied as is.
 GpuVerdict MakeGpuVerdict(const Result<VerifiedGpuReport>& verified, const Rim* driver, const Rim* vbios,

@@ -191,7 +191,10 @@ Result<VerifiedGpuReport> VerifyGpuReport(ByteView report, const GpuCollateral& 
     return Error(ErrorCode::kBindingMismatch, "gpu report: request nonce " + HexEncode(ByteView(nonce)) +
                                                   " is not the expected " + HexEncode(expected_nonce));
   }
-  out.revocation = Revocation::kNotChecked;
+  // 8. revocation from OCSP snapshots, when given
+  CMLN_ASSIGN_OR_RETURN(OcspCheck ocsp, CheckOcspRevocation(out.path, kGpuChainOcspFirstIndex,
+                                                            collateral.ocsp_responses, anchors.roots, now));
+  out.revocation = ocsp.certificates_checked > 0 ? Revocation::kGood : Revocation::kNotChecked;
   return out;
 }
 

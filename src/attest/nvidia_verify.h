@@ -16,13 +16,17 @@
 //      the leaf key (kBadSignature);
 //   6. the report's FWID opaque field equals the leaf's FWID (kCollateralMismatch: evidence of another GPU
 //      or firmware than the certificate names);
-//   7. the request nonce equals `expected_nonce` (kBindingMismatch: wrong node, epoch or replay — A13).
+//   7. the request nonce equals `expected_nonce` (kBindingMismatch: wrong node, epoch or replay — A13);
+//   8. when OCSP snapshots are given (GpuCollateral::ocsp_responses), every certificate of the verified path
+//      from index kGpuChainOcspFirstIndex up to (not including) the root has a good, fresh status signed by
+//      an authorized responder that chains to the same pinned roots at `now` (ocsp.h: kCertRevoked,
+//      kCollateralExpired, kCollateralNotYetValid, kCollateralBadSignature, kCollateralMismatch).
 // The signature (5) is checked before the comparisons (6, 7), so any change to a signed byte reads as
 // kBadSignature (threat A1).
 //
-// Revocation: NVIDIA publishes revocation of device certificates through OCSP only (no CRLs). This verifier
-// does not parse OCSP responses yet: the result always says revocation "not_checked" and leaves it to
-// policy, even when an OCSP snapshot is passed as collateral (it is carried, not evaluated).
+// Revocation: NVIDIA publishes revocation of device certificates through OCSP only (no CRLs). The verifier
+// makes no network calls: revocation is "good" when snapshots were given and step 8 passed, "not_checked"
+// when none were given (policy decides), and a revoked certificate is the error kCertRevoked.
 //
 // FWID extension layouts accepted (both DER):
 //   NVIDIA Hopper (DICE v0.x):  SEQUENCE { INTEGER version, SubjectPublicKeyInfo, FWID+ }
@@ -39,6 +43,7 @@
 #include <string_view>
 #include <vector>
 
+#include "attest/ocsp.h"
 #include "attest/spdm.h"
 #include "attest/x509.h"
 #include "common/bytes.h"
@@ -62,7 +67,7 @@ Result<GpuTrustAnchors> ProductionGpuAnchors(std::string_view device_identity_ca
 // Collateral as plain bytes.
 struct GpuCollateral {
   std::string cert_chain_pem;  // leaf first, then intermediates, optionally the root
-  Bytes ocsp_response;         // optional DER OCSP snapshot; carried, not evaluated (see above)
+  std::vector<Bytes> ocsp_responses;  // optional DER OCSP snapshots (ocsp.h), checked in step 8
 };
 
 enum class Revocation { kNotChecked, kGood, kRevoked };
