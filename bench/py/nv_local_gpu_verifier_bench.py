@@ -10,11 +10,13 @@ import json
 import logging
 import os
 import sys
+import tempfile
 import time
 import warnings
 from contextlib import redirect_stdout
 
 warnings.simplefilter("ignore")
+os.chdir(tempfile.mkdtemp(prefix="nv-verifier-"))  # the verifier writes verifier.log into the working directory
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 DATA = os.path.join(ROOT, "tests", "data", "attestation", "nvidia")
 NONCE = bytes.fromhex("931d8dd0add203ac3d8b4fbde75e115278eefcdceac5b87671a748f32364dfcb")
