@@ -4,6 +4,8 @@
 // command line, and refuse them under the production roots (A15). Also exit codes, file modes and
 // hex output.
 #include <gtest/gtest.h>
+#include <openssl/evp.h>
+#include <openssl/x509.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -77,6 +79,12 @@ TEST_F(AttestSimE2e, PkiDirectoryHasPrivateKeysOnlyReadableByTheOwner) {
     EXPECT_EQ(ModeOf(Pki() + "/" + key), 0600u) << key;
   }
   EXPECT_NE(ReadFileOrDie(Pki() + "/README.txt").find("NOT FOR PRODUCTION"), std::string::npos);
+  // ARK and ASK are RSA-4096 like AMD's.
+  for (const char* cert : {"snp/ark.pem", "snp/ask.pem"}) {
+    auto c = ParseCertificate(AsBytes(ReadFileOrDie(Pki() + "/" + cert)));
+    ASSERT_TRUE(c.ok()) << cert;
+    EXPECT_EQ(EVP_PKEY_get_bits(X509_get0_pubkey(c->get())), 4096) << cert;
+  }
   // A second run into the same directory refuses to overwrite it.
   auto again = Sim("pki --out '" + Pki() + "'", true);
   EXPECT_EQ(again.exit_code, 1);
