@@ -69,8 +69,8 @@ Result<VerifiedResponse> ParseAndVerify(ByteView der, size_t index, const std::v
   std::unique_ptr<OCSP_RESPONSE, OcspResponseFree> resp(d2i_OCSP_RESPONSE(nullptr, &p, static_cast<long>(der.size())));
   if (resp == nullptr) return Error(ErrorCode::kBadEncoding, where + ": DER does not parse as OCSPResponse");
   if (p != der.data() + der.size()) {
-    return Error(ErrorCode::kTrailingData, where + ": bytes after the DER OCSPResponse at offset " +
-                                               std::to_string(p - der.data()));
+    return Error(ErrorCode::kTrailingData,
+                 where + ": bytes after the DER OCSPResponse at offset " + std::to_string(p - der.data()));
   }
   const int status = OCSP_response_status(resp.get());
   if (status != OCSP_RESPONSE_STATUS_SUCCESSFUL) {
@@ -84,8 +84,9 @@ Result<VerifiedResponse> ParseAndVerify(ByteView der, size_t index, const std::v
   if (extra == nullptr) return Error(ErrorCode::kInternal, where + ": certificate stack");
   X509* signer_raw = nullptr;
   if (OCSP_resp_get0_signer(basic.get(), &signer_raw, extra.get()) != 1 || signer_raw == nullptr) {
-    return Error(ErrorCode::kCollateralBadSignature,
-                 where + ": the responder certificate named by responderID is neither in the response nor in the chain");
+    return Error(
+        ErrorCode::kCollateralBadSignature,
+        where + ": the responder certificate named by responderID is neither in the response nor in the chain");
   }
   X509_up_ref(signer_raw);
   VerifiedResponse out;
@@ -105,9 +106,9 @@ Result<VerifiedResponse> ParseAndVerify(ByteView der, size_t index, const std::v
   signer_chain.insert(signer_chain.end(), path.begin(), path.end());
   auto chained = VerifyChain(signer_chain, roots, now, {});
   if (!chained.ok()) {
-    return Error(ErrorCode::kCollateralBadSignature, where + ": responder '" + out.signer.Subject() +
-                                                         "' does not chain to a pinned root: " +
-                                                         chained.error().ToString());
+    return Error(ErrorCode::kCollateralBadSignature,
+                 where + ": responder '" + out.signer.Subject() +
+                     "' does not chain to a pinned root: " + chained.error().ToString());
   }
   out.basic = std::shared_ptr<OCSP_BASICRESP>(basic.release(), BasicRespFree());
   return out;
@@ -188,8 +189,8 @@ Result<OcspCheck> CheckOcspRevocation(const std::vector<Certificate>& path, size
                    where + ": thisUpdate " + AsnTimeText(f.this_update) + " is after now");
     }
     if (f.next_update == nullptr || X509_cmp_time(f.next_update, &now_t) <= 0) {
-      return Error(ErrorCode::kCollateralExpired, where + ": nextUpdate " + AsnTimeText(f.next_update) +
-                                                      " is not after now (stale snapshot)");
+      return Error(ErrorCode::kCollateralExpired,
+                   where + ": nextUpdate " + AsnTimeText(f.next_update) + " is not after now (stale snapshot)");
     }
     if (f.status == V_OCSP_CERTSTATUS_REVOKED) {
       return Error(ErrorCode::kCertRevoked, where + ": revoked at " + AsnTimeText(f.revoked_at) + ", reason " +
@@ -209,9 +210,12 @@ Result<Bytes> MintOcspResponse(const OcspResponseSpec& spec, const Certificate& 
   BasicResp basic(OCSP_BASICRESP_new());
   if (basic == nullptr) return Error(ErrorCode::kInternal, "ocsp mint: OCSP_BASICRESP_new");
   for (const auto& e : spec.entries) {
-    if (e.subject.empty() || e.issuer.empty()) return Error(ErrorCode::kInvalidArgument, "ocsp mint: entry certificates");
-    std::unique_ptr<OCSP_CERTID, CertIdFree> id(OCSP_cert_to_id(MdOf(spec.cert_id_hash), e.subject.get(), e.issuer.get()));
-    std::unique_ptr<ASN1_TIME, AsnTimeFree> this_update(ASN1_GENERALIZEDTIME_set(nullptr, static_cast<time_t>(e.this_update)));
+    if (e.subject.empty() || e.issuer.empty())
+      return Error(ErrorCode::kInvalidArgument, "ocsp mint: entry certificates");
+    std::unique_ptr<OCSP_CERTID, CertIdFree> id(
+        OCSP_cert_to_id(MdOf(spec.cert_id_hash), e.subject.get(), e.issuer.get()));
+    std::unique_ptr<ASN1_TIME, AsnTimeFree> this_update(
+        ASN1_GENERALIZEDTIME_set(nullptr, static_cast<time_t>(e.this_update)));
     std::unique_ptr<ASN1_TIME, AsnTimeFree> next_update(
         e.next_update != 0 ? ASN1_GENERALIZEDTIME_set(nullptr, static_cast<time_t>(e.next_update)) : nullptr);
     std::unique_ptr<ASN1_TIME, AsnTimeFree> revoked_at(

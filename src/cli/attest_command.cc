@@ -2,6 +2,7 @@
 //
 //   cmln attest verify --evidence FILE [--collateral FILE] [--vcek FILE] [--chain FILE] [--crl FILE]
 //                      [--now RFC3339] [--policy FILE] [--trust-sim DIR] [--json]
+//                      [--gpu-evidence FILE --gpu-nonce HEX [--gpu-chain FILE] [--rim FILE...] [--gpu-ocsp FILE...]]
 //   cmln attest inspect FILE [--json]
 //
 // verify prints one verdict {verdict, platform, simulated, tcb_status, advisory_ids, measurements,
@@ -17,14 +18,26 @@
 // verdict reached under --trust-sim is labelled simulated (platform sim-tdx / sim-snp), accepted or not. Files given
 // here may carry bytes after a TDX quote (go-tdx-guest's sample does): they are ignored (TrailingBytesPolicy::kIgnore,
 // never covered by a signature) and counted by inspect; library callers on the chain stay strict.
+//
+// GPU evidence (issue 4, docs/attestation-gpu.md): with --gpu-evidence the JSON verdict carries a `gpu` array
+// (one GpuVerdict per GPU, attest/gpu_evidence.h) and the overall verdict is rejected if any GPU is, with a
+// reason `gpu_rejected` per rejected GPU. --evidence is optional then: without it the command verifies the
+// GPUs alone and the top-level verdict is theirs (platform of the first GPU). GPU chains always verify to the
+// NVIDIA roots compiled in (attest/nvidia_roots.h), also under --trust-sim: `cmln attest sim` persists no
+// development GPU root. --rim takes one driver and one VBIOS RIM (both, or none: measurements then are
+// reported, not judged); --gpu-ocsp takes DER OCSP snapshots (attest/ocsp.h), without which revocation is
+// "not_checked". The CLI does not check that the CPU report data commits to the GPU evidence list digest.
 #include <chrono>
 #include <cstdio>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "attest/evidence_file.h"
+#include "attest/gpu_evidence.h"
+#include "attest/nvidia_roots.h"
 #include "attest/pck_extensions.h"
 #include "attest/pinned_roots.h"
 #include "attest/policy_file.h"
@@ -64,6 +77,11 @@ struct VerifyOptions {
   std::string now;
   std::string policy;
   std::string trust_sim;
+  std::string gpu_evidence;
+  std::string gpu_chain;
+  std::string gpu_nonce;
+  std::vector<std::string> rims;
+  std::vector<std::string> gpu_ocsp;
   bool json = false;
 };
 VerifyOptions g_verify;
@@ -89,9 +107,23 @@ Verdict Rejected(const std::string& platform, const Error& error) {
   return v;
 }
 
-void PrintVerdict(const Verdict& v, bool as_json) {
+// GPU verdicts fold into the overall verdict: any rejected GPU rejects it, one reason per such GPU.
+void MergeGpuVerdicts(Verdict& v, const attest::nvidia::GpuListVerdict& gpus) {
+  for (size_t i = 0; i < gpus.gpus.size(); ++i) {
+    const Verdict& g = gpus.gpus[i].verdict;
+    if (g.accepted) continue;
+    const std::string first = g.reasons.empty() ? "rejected" : g.reasons[0].code + ": " + g.reasons[0].message;
+    v.reasons.push_back({"gpu_rejected", "gpu[" + std::to_string(i) + "]: " + first});
+  }
+  if (!gpus.accepted) v.accepted = false;
+  if (gpus.gpus.empty()) v.reasons.push_back({"gpu_rejected", "the GPU evidence list is empty"});
+}
+
+void PrintVerdict(const Verdict& v, bool as_json, const attest::nvidia::GpuListVerdict* gpus = nullptr) {
   if (as_json) {
-    std::cout << v.ToJson().dump() << "\n";
+    json j = v.ToJson();
+    if (gpus != nullptr) j["gpu"] = gpus->ToJson();
+    std::cout << j.dump() << "\n";
   } else {
     std::cout << "verdict: " << (v.accepted ? "accepted" : "rejected") << "\n"
               << "platform: " << v.platform << (v.simulated ? " (simulated)" : "") << "\n"
@@ -100,6 +132,13 @@ void PrintVerdict(const Verdict& v, bool as_json) {
     for (const auto& [k, m] : v.measurements) std::cout << k << ": " << m << "\n";
     if (!v.report_data.empty()) std::cout << "report_data: " << v.report_data << "\n";
     for (const auto& r : v.reasons) std::cout << "reason: " << r.code << ": " << r.message << "\n";
+    for (size_t i = 0; gpus != nullptr && i < gpus->gpus.size(); ++i) {
+      const auto& g = gpus->gpus[i];
+      std::cout << "gpu[" << i << "]: " << (g.verdict.accepted ? "accepted" : "rejected") << " " << g.arch << " driver "
+                << g.driver_version << " vbios " << g.vbios_version << " revocation " << g.revocation << "\n";
+      for (const auto& r : g.verdict.reasons)
+        std::cout << "gpu[" << i << "] reason: " << r.code << ": " << r.message << "\n";
+    }
   }
   SetExitCode(v.accepted ? kExitAccepted : kExitRejected);
 }
@@ -167,8 +206,81 @@ Verdict VerifySnp(ByteView report, const Bytes& vcek, const std::optional<Bytes>
   return snp::MakeSnpVerdict(snp::VerifySnpReport(report, collateral, *anchors, now), policy);
 }
 
+// Verifies --gpu-evidence. nullopt after a usage error (unreadable file, bad --gpu-nonce, RIM flags);
+// everything wrong with the evidence, chain, RIMs or OCSP snapshots is a rejection inside the list verdict.
+std::optional<attest::nvidia::GpuListVerdict> VerifyGpus(const VerifyOptions& o, int64_t now) {
+  namespace nv = attest::nvidia;
+  auto rejected_list = [](const Error& e) {
+    nv::GpuListVerdict out;
+    out.gpus.push_back(nv::MakeGpuVerdict(Result<nv::VerifiedGpuReport>(e), nullptr, nullptr));
+    return out;
+  };
+  auto nonce = HexDecode(o.gpu_nonce);
+  if (!nonce.ok() || nonce->size() != 32) {
+    Usage("--gpu-nonce: want 64 hex digits (the 32-byte GPU nonce)");
+    return std::nullopt;
+  }
+  auto evidence = ReadNamedFile("--gpu-evidence", o.gpu_evidence, nv::kMaxGpuEvidenceListText);
+  if (!evidence) return std::nullopt;
+  std::string chain_pem;
+  if (!o.gpu_chain.empty()) {
+    auto c = ReadNamedFile("--gpu-chain", o.gpu_chain, attest::kMaxPemChainText);
+    if (!c) return std::nullopt;
+    if (!c->ok()) return rejected_list(c->error().WithContext("--gpu-chain"));
+    chain_pem = std::string(AsChars(c->value()));
+  }
+  std::vector<Bytes> ocsp;
+  for (const auto& path : o.gpu_ocsp) {
+    auto r = ReadNamedFile("--gpu-ocsp", path, attest::kMaxOcspResponseDer);
+    if (!r) return std::nullopt;
+    if (!r->ok()) return rejected_list(r->error().WithContext("--gpu-ocsp " + path));
+    ocsp.push_back(std::move(*r).value());
+  }
+  std::vector<std::string> rim_xml;
+  for (const auto& path : o.rims) {
+    auto r = ReadNamedFile("--rim", path, nv::kMaxRimSize);
+    if (!r) return std::nullopt;
+    if (!r->ok()) return rejected_list(r->error().WithContext("--rim " + path));
+    rim_xml.emplace_back(AsChars(r->value()));
+  }
+  if (!rim_xml.empty() && rim_xml.size() != 2) {
+    Usage("--rim: give one driver RIM and one VBIOS RIM (or none)");
+    return std::nullopt;
+  }
+  if (!evidence->ok()) return rejected_list(evidence->error().WithContext("--gpu-evidence"));
+  auto anchors = nv::PinnedNvidiaGpuAnchors();
+  if (!anchors.ok()) return rejected_list(anchors.error().WithContext("pinned NVIDIA root"));
+  std::vector<nv::Rim> rims;
+  if (!rim_xml.empty()) {
+    auto rim_roots = nv::PinnedNvidiaRimRoots();
+    if (!rim_roots.ok()) return rejected_list(rim_roots.error().WithContext("pinned NVIDIA RIM root"));
+    for (size_t i = 0; i < rim_xml.size(); ++i) {
+      auto rim = nv::VerifyRim(rim_xml[i], *rim_roots, now);
+      if (!rim.ok()) return rejected_list(rim.error().WithContext("--rim " + o.rims[i]));
+      rims.push_back(std::move(rim).value());
+    }
+    if (rims[0].kind == rims[1].kind) {
+      return rejected_list(
+          Error(ErrorCode::kMalformed, std::string("--rim: both RIMs are ") + nv::RimKindName(rims[0].kind) + " RIMs"));
+    }
+  }
+  const nv::Rim* driver = nullptr;
+  const nv::Rim* vbios = nullptr;
+  for (const auto& r : rims) (r.kind == nv::RimKind::kDriver ? driver : vbios) = &r;
+  auto list = nv::LoadGpuEvidence(AsChars(evidence->value()), chain_pem);
+  if (!list.ok()) return rejected_list(list.error().WithContext("--gpu-evidence"));
+  return nv::VerifyGpuEvidenceList(*list, *nonce, *anchors, now, driver, vbios, ocsp);
+}
+
 void RunVerify() {
   const VerifyOptions& o = g_verify;
+  if (o.evidence.empty() && o.gpu_evidence.empty())
+    return Usage("--evidence is required (or --gpu-evidence to verify GPUs alone)");
+  if (o.gpu_evidence.empty() &&
+      (!o.gpu_chain.empty() || !o.gpu_nonce.empty() || !o.rims.empty() || !o.gpu_ocsp.empty())) {
+    return Usage("--gpu-chain, --gpu-nonce, --rim and --gpu-ocsp apply to --gpu-evidence");
+  }
+  if (!o.gpu_evidence.empty() && o.gpu_nonce.empty()) return Usage("--gpu-evidence needs --gpu-nonce HEX");
   // --- usage checks, before any file is judged ---
   std::optional<attest::SimTrust> sim;
   if (!o.trust_sim.empty()) {
@@ -177,10 +289,13 @@ void RunVerify() {
     sim = std::move(trust).value();
   }
   const attest::SimTrust* sim_trust = sim ? &*sim : nullptr;
-  // Under --trust-sim every verdict about the evidence says simulated.
+  std::optional<attest::nvidia::GpuListVerdict> gpus;
+  const attest::nvidia::GpuListVerdict* gpu_list = nullptr;
+  // Under --trust-sim every verdict about the CPU evidence says simulated.
   auto print = [&](Verdict v) {
     if (sim) attest::LabelSimulated(v);
-    PrintVerdict(v, o.json);
+    if (gpu_list != nullptr) MergeGpuVerdicts(v, *gpu_list);
+    PrintVerdict(v, o.json, gpu_list);
   };
   int64_t now = 0;
   if (o.now.empty()) {
@@ -196,13 +311,28 @@ void RunVerify() {
     if (!p.ok()) return Usage("--policy: " + p.error().ToString());
     policy = std::move(p).value();
   }
+  if (!o.gpu_evidence.empty()) {
+    gpus = VerifyGpus(o, now);
+    if (!gpus) return;
+    gpu_list = &*gpus;
+  }
+  if (o.evidence.empty()) {
+    // GPU-only: the top-level verdict is the GPUs'.
+    Verdict v;
+    v.platform = gpus->gpus.empty() ? std::string(attest::nvidia::kPlatformNvidiaCc) : gpus->gpus[0].verdict.platform;
+    for (const auto& g : gpus->gpus) v.simulated = v.simulated || g.verdict.simulated;
+    v.accepted = true;
+    MergeGpuVerdicts(v, *gpus);
+    return PrintVerdict(v, o.json, gpu_list);
+  }
   auto evidence_file = ReadNamedFile("--evidence", o.evidence, attest::kMaxEvidenceFileSize);
   if (!evidence_file) return;
   // Before the platform is known a rejection keeps platform "unknown"; it is still reached under sim trust.
   auto print_unknown = [&](const Error& e) {
     Verdict v = Rejected("unknown", e);
     v.simulated = sim.has_value();
-    PrintVerdict(v, o.json);
+    if (gpu_list != nullptr) MergeGpuVerdicts(v, *gpu_list);
+    PrintVerdict(v, o.json, gpu_list);
   };
   if (!evidence_file->ok()) return print_unknown(evidence_file->error());
   const attest::DecodedEvidence evidence = attest::DecodeEvidence(evidence_file->value());
@@ -471,11 +601,18 @@ void RegisterAttest(CLI::App& app) {
   cmd->require_subcommand(1);
 
   auto* verify = cmd->add_subcommand("verify", "Verify TDX or SEV-SNP evidence offline and print the verdict");
-  verify->add_option("--evidence", g_verify.evidence, "TDX quote or SEV-SNP report (binary or hex text)")->required();
+  verify->add_option("--evidence", g_verify.evidence,
+                     "TDX quote or SEV-SNP report (binary or hex text); optional with --gpu-evidence");
   verify->add_option("--collateral", g_verify.collateral, "TDX: QuoteCollateralV3 JSON");
   verify->add_option("--vcek", g_verify.vcek, "SEV-SNP: VCEK or VLEK certificate (DER or PEM)");
   verify->add_option("--chain", g_verify.chain, "SEV-SNP: ASK/ASVK + ARK PEM (default: AMD's, built in)");
   verify->add_option("--crl", g_verify.crl, "SEV-SNP: AMD KDS CRL (DER or PEM)");
+  verify->add_option("--gpu-evidence", g_verify.gpu_evidence,
+                     "NVIDIA GPU evidence: evidence_list JSON, or one SPDM report (hex or raw) with --gpu-chain");
+  verify->add_option("--gpu-chain", g_verify.gpu_chain, "GPU: PEM device certificate chain for a single report");
+  verify->add_option("--gpu-nonce", g_verify.gpu_nonce, "GPU: expected nonce, 64 hex digits");
+  verify->add_option("--rim", g_verify.rims, "GPU: driver and VBIOS RIM files (SWID XML)");
+  verify->add_option("--gpu-ocsp", g_verify.gpu_ocsp, "GPU: DER OCSP response snapshots for the device chains");
   verify->add_option("--now", g_verify.now, "verification time, RFC 3339 UTC (default: now)");
   verify->add_option("--policy", g_verify.policy, "policy JSON (default: debug forbidden, UpToDate|SWHardeningNeeded)");
   verify->add_option("--trust-sim", g_verify.trust_sim,

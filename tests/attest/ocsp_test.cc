@@ -6,6 +6,8 @@
 // `now`, responder authorization, certID look-up, thisUpdate/nextUpdate, good/revoked/unknown) are the
 // ones production runs; the real N1 chain is only shown to reject a snapshot not signed under NVIDIA's root
 // and to stay "not_checked" without one.
+#include "attest/ocsp.h"
+
 #include <gtest/gtest.h>
 
 #include <string>
@@ -13,7 +15,6 @@
 #include "attest/gpu_evidence.h"
 #include "attest/nvidia_rim.h"
 #include "attest/nvidia_verify.h"
-#include "attest/ocsp.h"
 #include "attest/x509.h"
 #include "attest/x509_builder.h"
 #include "testing/test_util.h"
@@ -29,8 +30,8 @@ const Bytes kEkuOcspSigning = {0x30, 0x0a, 0x06, 0x08, 0x2b, 0x06, 0x01, 0x05, 0
 PrivateKey NewKey() { return *PrivateKey::GenerateEc("P-384"); }
 
 Certificate Mint(const std::string& cn, const PrivateKey& key, const Certificate* issuer, const PrivateKey& issuer_key,
-                 uint8_t serial, bool ca, int64_t not_before = kNow - 365 * kDay,
-                 int64_t not_after = kNow + 365 * kDay, bool ocsp_signing = false) {
+                 uint8_t serial, bool ca, int64_t not_before = kNow - 365 * kDay, int64_t not_after = kNow + 365 * kDay,
+                 bool ocsp_signing = false) {
   CertificateSpec spec{{{"CN", cn}}, Bytes{serial}, not_before, not_after, ca};
   spec.scheme = SignatureScheme::kEcdsaSha384;
   if (ocsp_signing) spec.extensions.push_back(RawExtension{"2.5.29.37", kEkuOcspSigning, false});
@@ -46,8 +47,8 @@ struct Pki {
     l2 = Mint("Test GPU L2 CA", l2_key, &root, root_key, 2, true);
     device = Mint("Test GPU Device Identity", device_key, &l2, l2_key, 3, true);
     leaf = Mint("Test GPU Attestation", leaf_key, &device, device_key, 4, false);
-    responder = Mint("Test OCSP Responder", responder_key, &root, root_key, 5, false, kNow - 30 * kDay,
-                     kNow + 30 * kDay, true);
+    responder =
+        Mint("Test OCSP Responder", responder_key, &root, root_key, 5, false, kNow - 30 * kDay, kNow + 30 * kDay, true);
   }
   std::vector<Certificate> path() const { return {leaf, device, l2, root}; }
   std::vector<Certificate> roots() const { return {root}; }
