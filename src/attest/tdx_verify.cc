@@ -4,6 +4,9 @@
 #include <cstdio>
 #include <cstring>
 
+#include <openssl/err.h>
+#include <openssl/x509.h>
+
 #include "seal/crypto.h"
 
 namespace cmln::attest {
@@ -29,9 +32,10 @@ Status CheckWindow(std::string_view what, int64_t issue, int64_t next, int64_t n
   return OkStatus();
 }
 
-Status VerifySignedJson(std::string_view what, const std::vector<Certificate>& chain, std::string_view text,
-                        ByteView signature, const std::vector<Certificate>& roots, int64_t now, const Crl& root_crl,
-                        const ChainOptions& chain_options) {
+Result<std::vector<Certificate>> VerifySignedJson(std::string_view what, const std::vector<Certificate>& chain,
+                                                  std::string_view text, ByteView signature,
+                                                  const std::vector<Certificate>& roots, int64_t now,
+                                                  const Crl& root_crl, const ChainOptions& chain_options) {
   auto path = VerifyChain(chain, roots, now, {root_crl}, chain_options);
   if (!path.ok()) return path.error().WithContext(std::string(what) + " issuer chain");
   CMLN_ASSIGN_OR_RETURN(PublicKey key, CertificatePublicKey(chain[0]));
@@ -40,19 +44,89 @@ Status VerifySignedJson(std::string_view what, const std::vector<Certificate>& c
     if (sig.error().code() != ErrorCode::kBadSignature) return sig.error().WithContext(what);
     return Error(ErrorCode::kCollateralBadSignature, std::string(what) + ": signature over the JSON text does not verify");
   }
+  return path;
+}
+
+VerifiedTdxCollateral::PathWindow WindowOf(const std::vector<Certificate>& path) {
+  VerifiedTdxCollateral::PathWindow w{INT64_MIN, INT64_MAX};
+  for (const auto& c : path) {
+    w.not_before = std::max(w.not_before, c.NotBefore());
+    w.not_after = std::min(w.not_after, c.NotAfter());
+  }
+  return w;
+}
+
+// The dates VerifyChain checked at collateral time, again at `now`, with OpenSSL's conventions
+// (certificate valid on [notBefore, notAfter), CRL on [thisUpdate, nextUpdate)).
+Status CheckPathWindow(std::string_view what, const VerifiedTdxCollateral::PathWindow& w, const Crl& root_crl,
+                       int64_t now) {
+  const std::string chain = std::string(what) + " issuer chain";
+  if (now < w.not_before) {
+    return Error(ErrorCode::kCertNotYetValid, chain + ": a certificate's notBefore " + std::to_string(w.not_before) +
+                                                  " is after now " + std::to_string(now));
+  }
+  if (now >= w.not_after) {
+    return Error(ErrorCode::kCertExpired, chain + ": a certificate's notAfter " + std::to_string(w.not_after) +
+                                              " is not after now " + std::to_string(now));
+  }
+  if (now < root_crl.ThisUpdate()) {
+    return Error(ErrorCode::kCrlNotYetValid, chain + ": root CA CRL thisUpdate " +
+                                                 std::to_string(root_crl.ThisUpdate()) + " is after now " +
+                                                 std::to_string(now));
+  }
+  if (root_crl.NextUpdate() != 0 && now >= root_crl.NextUpdate()) {
+    return Error(ErrorCode::kCrlExpired, chain + ": root CA CRL nextUpdate " + std::to_string(root_crl.NextUpdate()) +
+                                             " is not after now " + std::to_string(now));
+  }
   return OkStatus();
 }
 
+bool SameCertificate(const Certificate& a, const Certificate& b) { return X509_cmp(a.get(), b.get()) == 0; }
+
+// The revocation part of VerifyChain-with-CRLs on an already verified PCK path, from the stored CRLs whose
+// signatures VerifyTdxCollateral checked: each certificate's issuer must be the verified signer of the CRL
+// used, the CRL inside its window and the serial absent. False means "not shown here" (the caller then runs
+// the full OpenSSL check, which gives the exact code), never "revoked".
+bool RevocationCleared(const std::vector<Certificate>& path, const VerifiedTdxCollateral& vc, int64_t now) {
+  const Certificate& pck_crl_signer = vc.pck_crl_issuer_path.front();
+  const Certificate& root = vc.tcb_info_path.back();
+  for (size_t i = 0; i < path.size(); ++i) {
+    const Certificate& issuer = i + 1 < path.size() ? path[i + 1] : path[i];
+    const Crl* crl = nullptr;
+    if (vc.pck_crl_signature_verified && SameCertificate(issuer, pck_crl_signer)) {
+      crl = &vc.collateral.pck_crl;
+    } else if (SameCertificate(issuer, root)) {
+      crl = &vc.collateral.root_ca_crl;
+    } else {
+      return false;
+    }
+    if (X509_NAME_cmp(X509_CRL_get_issuer(crl->get()), X509_get_issuer_name(path[i].get())) != 0) return false;
+    if (now < crl->ThisUpdate() || crl->NextUpdate() == 0 || now >= crl->NextUpdate()) return false;
+    X509_REVOKED* entry = nullptr;
+    if (X509_CRL_get0_by_cert(crl->get(), &entry, path[i].get()) != 0) return false;
+  }
+  return true;
+}
+
 // Steps 1, 4 (PCK chain), 5, 6, 7 of the header comment.
+// With `vc`, revocation is checked against its CRLs (RevocationCleared first, the full OpenSSL path on doubt);
+// without, the chain is checked without CRLs.
 Status VerifyQuoteSignatures(const TdxQuote& q, const std::vector<Certificate>& roots, int64_t now,
-                             const std::vector<Crl>& crls, const TdxVerifyOptions& options,
+                             const VerifiedTdxCollateral* vc, const TdxVerifyOptions& options,
                              std::vector<Certificate>* pck_chain_out, std::vector<std::string>* checks) {
   auto pck_chain = ParsePemChain(q.pck_chain_pem);
   if (!pck_chain.ok()) {
     return pck_chain.error().WithContext("pck_cert_data at offset " + std::to_string(q.pck_chain_offset));
   }
-  auto path = VerifyChain(*pck_chain, roots, now, crls, options.chain);
+  // VerifyChain with CRLs reports the chain's own defect first, so a failure here is its failure too.
+  auto path = VerifyChain(*pck_chain, roots, now, {}, options.chain);
   if (!path.ok()) return path.error().WithContext("PCK chain");
+  std::vector<Crl> crls;
+  if (vc != nullptr) crls = {vc->collateral.root_ca_crl, vc->collateral.pck_crl};
+  if (vc != nullptr && !RevocationCleared(*path, *vc, now)) {
+    auto full = VerifyChain(*pck_chain, roots, now, crls, options.chain);
+    if (!full.ok()) return full.error().WithContext("PCK chain");
+  }
   checks->push_back(crls.empty() ? "pck_chain" : "pck_chain_with_crls");
 
   CMLN_ASSIGN_OR_RETURN(PublicKey pck_key, CertificatePublicKey((*pck_chain)[0]));
@@ -203,31 +277,67 @@ const TcbLevel* MatchPlatformLevel(const TcbInfo& info, const PckExtensions& pck
 
 TdxVerifyOptions DefaultTdxVerifyOptions() { return TdxVerifyOptions{}; }
 
-Result<VerifiedTdxReport> VerifyTdxQuote(ByteView quote, const TdxCollateral& c, const std::vector<Certificate>& roots,
-                                         int64_t now, const TdxVerifyOptions& options) {
-  VerifiedTdxReport out;
-  CMLN_ASSIGN_OR_RETURN(out.quote, ParseWithTrailingPolicy(quote, options));
-  out.checks.push_back("parse");
-  const TdxQuote& q = out.quote;
-
+Result<VerifiedTdxCollateral> VerifyTdxCollateral(const TdxCollateral& c, const std::vector<Certificate>& roots,
+                                                  int64_t now, const ChainOptions& chain) {
+  VerifiedTdxCollateral out;
   // Dates first: stale collateral is refused before any expensive work (THREATS A4).
   CMLN_TRY(CheckWindow("qe_identity", c.qe_identity.issue_date, c.qe_identity.next_update, now));
   CMLN_TRY(CheckWindow("tcb_info", c.tcb_info.issue_date, c.tcb_info.next_update, now));
-  out.checks.push_back("collateral_dates");
 
-  CMLN_TRY(VerifySignedJson("tcb_info", c.tcb_info_issuer_chain, c.tcb_info_text, c.tcb_info_signature, roots, now,
-                            c.root_ca_crl, options.chain));
-  out.checks.push_back("tcb_info_signature");
-  CMLN_TRY(VerifySignedJson("qe_identity", c.qe_identity_issuer_chain, c.qe_identity_text, c.qe_identity_signature,
-                            roots, now, c.root_ca_crl, options.chain));
-  out.checks.push_back("qe_identity_signature");
-
-  auto crl_issuer = VerifyChain(c.pck_crl_issuer_chain, roots, now, {c.root_ca_crl}, options.chain);
+  CMLN_ASSIGN_OR_RETURN(out.tcb_info_path, VerifySignedJson("tcb_info", c.tcb_info_issuer_chain, c.tcb_info_text,
+                                                            c.tcb_info_signature, roots, now, c.root_ca_crl, chain));
+  CMLN_ASSIGN_OR_RETURN(out.qe_identity_path,
+                        VerifySignedJson("qe_identity", c.qe_identity_issuer_chain, c.qe_identity_text,
+                                         c.qe_identity_signature, roots, now, c.root_ca_crl, chain));
+  auto crl_issuer = VerifyChain(c.pck_crl_issuer_chain, roots, now, {c.root_ca_crl}, chain);
   if (!crl_issuer.ok()) return crl_issuer.error().WithContext("pck_crl issuer chain");
+  out.pck_crl_issuer_path = std::move(crl_issuer).value();
+
+  // The PCK CRL is otherwise only checked inside a PCK chain; here it is checked once, by its issuer. A CRL
+  // naming another issuer is left to the per-quote full chain check, which reports it as before.
+  X509* signer = out.pck_crl_issuer_path.front().get();
+  if (c.pck_crl.get() != nullptr &&
+      X509_NAME_cmp(X509_CRL_get_issuer(c.pck_crl.get()), X509_get_subject_name(signer)) == 0) {
+    EVP_PKEY* signer_key = X509_get0_pubkey(signer);
+    if (signer_key == nullptr || X509_CRL_verify(c.pck_crl.get(), signer_key) != 1) {
+      ERR_clear_error();
+      return Error(ErrorCode::kCrlBadSignature, "pck_crl: signature by the pck_crl issuer chain's leaf does not verify");
+    }
+    out.pck_crl_signature_verified = true;
+  }
+
+  out.tcb_info_window = WindowOf(out.tcb_info_path);
+  out.qe_identity_window = WindowOf(out.qe_identity_path);
+  out.pck_crl_issuer_window = WindowOf(out.pck_crl_issuer_path);
+  out.collateral = c;
+  return out;
+}
+
+namespace {
+
+// Everything after parsing, against verified collateral; `out` holds the parsed quote.
+Result<VerifiedTdxReport> VerifyParsedQuote(VerifiedTdxReport out, const VerifiedTdxCollateral& vc,
+                                            const std::vector<Certificate>& roots, int64_t now,
+                                            const TdxVerifyOptions& options) {
+  const TdxCollateral& c = vc.collateral;
+  const TdxQuote& q = out.quote;
+  if (vc.tcb_info_path.empty() || vc.qe_identity_path.empty() || vc.pck_crl_issuer_path.empty()) {
+    return Error(ErrorCode::kInvalidArgument, "collateral: not from VerifyTdxCollateral");
+  }
+
+  // Every window VerifyTdxCollateral checked, again at this `now`, in the same order.
+  CMLN_TRY(CheckWindow("qe_identity", c.qe_identity.issue_date, c.qe_identity.next_update, now));
+  CMLN_TRY(CheckWindow("tcb_info", c.tcb_info.issue_date, c.tcb_info.next_update, now));
+  out.checks.push_back("collateral_dates");
+  CMLN_TRY(CheckPathWindow("tcb_info", vc.tcb_info_window, c.root_ca_crl, now));
+  out.checks.push_back("tcb_info_signature");
+  CMLN_TRY(CheckPathWindow("qe_identity", vc.qe_identity_window, c.root_ca_crl, now));
+  out.checks.push_back("qe_identity_signature");
+  CMLN_TRY(CheckPathWindow("pck_crl", vc.pck_crl_issuer_window, c.root_ca_crl, now));
   out.checks.push_back("pck_crl_issuer_chain");
 
   std::vector<Certificate> pck_chain;
-  CMLN_TRY(VerifyQuoteSignatures(q, roots, now, {c.root_ca_crl, c.pck_crl}, options, &pck_chain, &out.checks));
+  CMLN_TRY(VerifyQuoteSignatures(q, roots, now, &vc, options, &pck_chain, &out.checks));
 
   CMLN_ASSIGN_OR_RETURN(out.pck, PckExtensionsOf(pck_chain[0]));
   out.fmspc = out.pck.fmspc;
@@ -276,13 +386,34 @@ Result<VerifiedTdxReport> VerifyTdxQuote(ByteView quote, const TdxCollateral& c,
   return out;
 }
 
+}  // namespace
+
+Result<VerifiedTdxReport> VerifyTdxQuote(ByteView quote, const VerifiedTdxCollateral& collateral,
+                                         const std::vector<Certificate>& roots, int64_t now,
+                                         const TdxVerifyOptions& options) {
+  VerifiedTdxReport out;
+  CMLN_ASSIGN_OR_RETURN(out.quote, ParseWithTrailingPolicy(quote, options));
+  out.checks.push_back("parse");
+  return VerifyParsedQuote(std::move(out), collateral, roots, now, options);
+}
+
+Result<VerifiedTdxReport> VerifyTdxQuote(ByteView quote, const TdxCollateral& collateral,
+                                         const std::vector<Certificate>& roots, int64_t now,
+                                         const TdxVerifyOptions& options) {
+  VerifiedTdxReport out;
+  CMLN_ASSIGN_OR_RETURN(out.quote, ParseWithTrailingPolicy(quote, options));
+  out.checks.push_back("parse");
+  CMLN_ASSIGN_OR_RETURN(VerifiedTdxCollateral verified, VerifyTdxCollateral(collateral, roots, now, options.chain));
+  return VerifyParsedQuote(std::move(out), verified, roots, now, options);
+}
+
 Result<VerifiedTdxReport> VerifyTdxQuoteSignatures(ByteView quote, const std::vector<Certificate>& roots, int64_t now,
                                                    const TdxVerifyOptions& options) {
   VerifiedTdxReport out;
   CMLN_ASSIGN_OR_RETURN(out.quote, ParseWithTrailingPolicy(quote, options));
   out.checks.push_back("parse");
   std::vector<Certificate> pck_chain;
-  CMLN_TRY(VerifyQuoteSignatures(out.quote, roots, now, {}, options, &pck_chain, &out.checks));
+  CMLN_TRY(VerifyQuoteSignatures(out.quote, roots, now, nullptr, options, &pck_chain, &out.checks));
   CMLN_ASSIGN_OR_RETURN(out.pck, PckExtensionsOf(pck_chain[0]));
   out.fmspc = out.pck.fmspc;
   return out;

@@ -71,7 +71,44 @@ struct VerifiedTdxReport {
   std::vector<std::string> checks;  // names of the checks that passed, in order
 };
 
-// Full verification; see the file comment. `roots` are the pinned Intel SGX root CA certificate(s);
+// Collateral checked once, for many quotes (a chain stores verified collateral, then checks quotes
+// against it). Holds the parsed collateral, the verified issuer paths (leaf first, ending with the pinned
+// root) and every validity window, so the per-quote VerifyTdxQuote below re-checks the dates against its
+// own `now` with integer comparisons and the same codes, without re-verifying any collateral signature.
+// Immutable after construction; may be shared between threads (the OpenSSL objects are reference-counted).
+struct VerifiedTdxCollateral {
+  TdxCollateral collateral;
+  std::vector<Certificate> tcb_info_path;        // tcb_info issuer chain -> pinned root
+  std::vector<Certificate> qe_identity_path;     // qe_identity issuer chain -> pinned root
+  std::vector<Certificate> pck_crl_issuer_path;  // pck_crl issuer chain -> pinned root
+  bool pck_crl_signature_verified = false;       // pck_crl names pck_crl_issuer_path[0] and it signed it
+  // Intersection of notBefore/notAfter over each path, as unix seconds (valid on [not_before, not_after)).
+  struct PathWindow {
+    int64_t not_before = 0;
+    int64_t not_after = 0;
+  };
+  PathWindow tcb_info_window, qe_identity_window, pck_crl_issuer_window;
+};
+
+// Steps 2-4 of the file comment that do not depend on a quote: the TCB info / QE identity windows at `now`,
+// both signing chains to one of `roots` with the root CA CRL, their ECDSA signatures over the exact JSON
+// text, the PCK CRL issuer chain, and the PCK CRL's signature by that chain's leaf (kCrlBadSignature).
+// Same codes as VerifyTdxQuote for the same defects.
+Result<VerifiedTdxCollateral> VerifyTdxCollateral(const TdxCollateral& collateral,
+                                                  const std::vector<Certificate>& roots, int64_t now,
+                                                  const ChainOptions& chain = DefaultChainOptions());
+
+// Per quote, against collateral verified once: every window of `collateral` again at `now` (expired
+// collateral gives kCollateralExpired / kCertExpired / kCrlExpired as the one-call form does), then steps
+// 4 (PCK chain from the quote, revocation against the stored CRLs) to 10 and the TCB status. A PCK chain
+// whose CA is the PCK CRL's verified signer costs one chain verification without CRL signatures; any
+// other chain, or any revocation doubt, takes the full OpenSSL path so the code is the one-call code.
+// `roots` must be the roots `collateral` was verified with.
+Result<VerifiedTdxReport> VerifyTdxQuote(ByteView quote, const VerifiedTdxCollateral& collateral,
+                                         const std::vector<Certificate>& roots, int64_t now,
+                                         const TdxVerifyOptions& options = DefaultTdxVerifyOptions());
+
+// Full verification (VerifyTdxCollateral, then the per-quote form); see the file comment. `roots` are the pinned Intel SGX root CA certificate(s);
 // `now` is unix seconds.
 Result<VerifiedTdxReport> VerifyTdxQuote(ByteView quote, const TdxCollateral& collateral,
                                          const std::vector<Certificate>& roots, int64_t now,

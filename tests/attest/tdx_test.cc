@@ -105,6 +105,31 @@ TEST_F(TdxNegatives, A4_OneSecondPastEachNextUpdate) {
   EXPECT_EQ(VerifyCode(quote_, collateral_, collateral_.pck_crl.NextUpdate() - 1), ErrorCode::kOk);
 }
 
+TEST_F(TdxNegatives, A4_VerifiedCollateralReusedPastNextUpdateStillExpires) {
+  // Collateral verified once, then quotes checked against it later: every window is re-checked per quote.
+  auto vc = VerifyTdxCollateral(collateral_, roots_, now_);
+  ASSERT_TRUE(vc.ok()) << vc.error().ToString();
+  auto fresh = VerifyTdxQuote(quote_, *vc, roots_, now_);
+  ASSERT_TRUE(fresh.ok()) << fresh.error().ToString();
+  EXPECT_EQ(fresh->tcb_status, verified_.tcb_status);
+  EXPECT_EQ(fresh->advisory_ids, verified_.advisory_ids);
+  EXPECT_EQ(fresh->checks, verified_.checks);
+  auto code_at = [&](int64_t now) {
+    auto r = VerifyTdxQuote(quote_, *vc, roots_, now);
+    last_message_ = r.ok() ? "" : r.error().message();
+    return r.ok() ? ErrorCode::kOk : r.error().code();
+  };
+  EXPECT_EQ(code_at(collateral_.pck_crl.NextUpdate() + 1), ErrorCode::kCrlExpired) << last_message_;
+  EXPECT_NE(last_message_.find("PCK chain"), std::string::npos) << last_message_;
+  EXPECT_EQ(code_at(collateral_.tcb_info.next_update + 1), ErrorCode::kCollateralExpired);
+  EXPECT_NE(last_message_.find("tcb_info.nextUpdate"), std::string::npos) << last_message_;
+  EXPECT_EQ(code_at(collateral_.qe_identity.next_update + 1), ErrorCode::kCollateralExpired);
+  EXPECT_NE(last_message_.find("qe_identity.nextUpdate"), std::string::npos) << last_message_;
+  EXPECT_EQ(code_at(collateral_.root_ca_crl.NextUpdate()), VerifyCode(quote_, collateral_, collateral_.root_ca_crl.NextUpdate()));
+  EXPECT_EQ(code_at(collateral_.qe_identity.issue_date - 1), ErrorCode::kCollateralNotYetValid);
+  EXPECT_EQ(code_at(collateral_.pck_crl.NextUpdate() - 1), ErrorCode::kOk) << last_message_;
+}
+
 TEST_F(TdxNegatives, A4_BeforeIssueDate) {
   EXPECT_EQ(VerifyCode(quote_, collateral_, collateral_.qe_identity.issue_date - 1), ErrorCode::kCollateralNotYetValid);
   EXPECT_NE(last_message_.find("qe_identity.issueDate"), std::string::npos) << last_message_;
