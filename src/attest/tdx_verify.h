@@ -82,6 +82,9 @@ struct VerifiedTdxCollateral {
   std::vector<Certificate> qe_identity_path;     // qe_identity issuer chain -> pinned root
   std::vector<Certificate> pck_crl_issuer_path;  // pck_crl issuer chain -> pinned root
   bool pck_crl_signature_verified = false;       // pck_crl names pck_crl_issuer_path[0] and it signed it
+  // PEM text of collateral.pck_crl_issuer_chain: a quote's PCK chain ending with exactly this text reuses
+  // those parsed certificates (the leaf is still parsed and the whole chain still verified per quote).
+  std::string pck_crl_issuer_chain_pem;
   // Intersection of notBefore/notAfter over each path, as unix seconds (valid on [not_before, not_after)).
   struct PathWindow {
     int64_t not_before = 0;
