@@ -497,25 +497,6 @@ Status CheckCrl(std::string_view what, const Crl& crl, const Certificate& issuer
   return OkStatus();
 }
 
-Status CheckWindow(std::string_view what, int64_t issue, int64_t next, int64_t now) {
-  if (now < issue) return Error(ErrorCode::kCollateralNotYetValid, std::string(what) + ".issueDate is after now");
-  if (now >= next) return Error(ErrorCode::kCollateralExpired, std::string(what) + ".nextUpdate is not after now");
-  return OkStatus();
-}
-
-Status VerifySignedText(std::string_view what, const std::vector<Certificate>& chain, std::string_view text,
-                        ByteView signature, const std::vector<Certificate>& roots, const Crl& root_crl, int64_t now) {
-  auto path = VerifyChain(chain, roots, now, {root_crl});
-  if (!path.ok()) return path.error().WithContext(std::string(what) + " issuer chain");
-  CMLN_ASSIGN_OR_RETURN(PublicKey key, CertificatePublicKey(chain[0]));
-  auto sig = VerifyEcdsaRaw(key, HashAlg::kSha256, AsBytes(text), signature);
-  if (!sig.ok()) {
-    if (sig.error().code() != ErrorCode::kBadSignature) return sig.error().WithContext(what);
-    return Error(ErrorCode::kCollateralBadSignature, std::string(what) + ": signature over the JSON text does not verify");
-  }
-  return OkStatus();
-}
-
 bool IsTdxPlatform(std::string_view p) { return p == kPlatformTdx || p == kPlatformSimTdx; }
 bool IsSnpPlatform(std::string_view p) { return p == kPlatformSnp || p == kPlatformSimSnp; }
 
@@ -572,14 +553,10 @@ Result<CollateralValidity> VerifyPlatformCollateral(std::string_view platform, B
   if (IsTdxPlatform(platform)) {
     CMLN_ASSIGN_OR_RETURN(TdxCollateral c, ParseTdxCollateral(AsChars(collateral)));
     if (roots.tdx_roots.empty()) return Error(ErrorCode::kChainUntrusted, "no TDX root for " + std::string(platform));
-    CMLN_TRY(CheckWindow("tcb_info", c.tcb_info.issue_date, c.tcb_info.next_update, now));
-    CMLN_TRY(CheckWindow("qe_identity", c.qe_identity.issue_date, c.qe_identity.next_update, now));
-    CMLN_TRY(VerifySignedText("tcb_info", c.tcb_info_issuer_chain, c.tcb_info_text, c.tcb_info_signature,
-                              roots.tdx_roots, c.root_ca_crl, now));
-    CMLN_TRY(VerifySignedText("qe_identity", c.qe_identity_issuer_chain, c.qe_identity_text, c.qe_identity_signature,
-                              roots.tdx_roots, c.root_ca_crl, now));
-    auto issuer = VerifyChain(c.pck_crl_issuer_chain, roots.tdx_roots, now, {c.root_ca_crl});
-    if (!issuer.ok()) return issuer.error().WithContext("pck_crl issuer chain");
+    // The same collateral verification the quote verifier uses (dates, issuer chains, JSON signatures,
+    // CRLs); the PCK CRL is then held to its issuer strictly, since the chain stores it for later quotes.
+    auto verified = VerifyTdxCollateral(c, roots.tdx_roots, now);
+    if (!verified.ok()) return verified.error();
     CMLN_TRY(CheckCrl("pck_crl", c.pck_crl, c.pck_crl_issuer_chain[0], {}, now));
     if (c.tcb_info.id != "TDX" || c.qe_identity.id != "TD_QE") {
       return Error(ErrorCode::kCollateralMismatch, "tcb_info.id / qe_identity.id are not TDX / TD_QE");
