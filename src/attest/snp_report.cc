@@ -19,13 +19,6 @@ std::string HexOffset(size_t off) {
   return buf;
 }
 
-template <size_t N>
-Status ReadArray(ByteReader& r, std::array<uint8_t, N>& out, std::string_view field) {
-  CMLN_ASSIGN_OR_RETURN(ByteView b, r.Bytes(N, field));
-  std::copy(b.begin(), b.end(), out.begin());
-  return OkStatus();
-}
-
 // Reads n bytes that the specification requires to be zero.
 Status ReadMbz(ByteReader& r, size_t n, std::string_view field) {
   const size_t start = r.offset();
@@ -128,8 +121,8 @@ Result<SnpReport> ParseSnpReport(ByteView bytes) {
   if ((rep.policy >> kPolicyFirstMbzBit) != 0) {
     return Error(ErrorCode::kMalformed, "POLICY at 0x008: bits 26-63 must be zero");
   }
-  CMLN_TRY(ReadArray(r, rep.family_id, "FAMILY_ID"));
-  CMLN_TRY(ReadArray(r, rep.image_id, "IMAGE_ID"));
+  CMLN_TRY(r.Array(rep.family_id, "FAMILY_ID"));
+  CMLN_TRY(r.Array(rep.image_id, "IMAGE_ID"));
   CMLN_ASSIGN_OR_RETURN(rep.vmpl, r.U32LE("VMPL"));
   CMLN_ASSIGN_OR_RETURN(rep.signature_algo, r.U32LE("SIGNATURE_ALGO"));
   if (rep.signature_algo != kSignatureAlgoEcdsaP384Sha384) {
@@ -151,13 +144,13 @@ Result<SnpReport> ParseSnpReport(ByteView bytes) {
   }
   rep.signing_key = static_cast<SigningKey>(signing_key);
   CMLN_TRY(ReadMbz(r, kOffReportData - kOffReserved0, "reserved"));
-  CMLN_TRY(ReadArray(r, rep.report_data, "REPORT_DATA"));
-  CMLN_TRY(ReadArray(r, rep.measurement, "MEASUREMENT"));
-  CMLN_TRY(ReadArray(r, rep.host_data, "HOST_DATA"));
-  CMLN_TRY(ReadArray(r, rep.id_key_digest, "ID_KEY_DIGEST"));
-  CMLN_TRY(ReadArray(r, rep.author_key_digest, "AUTHOR_KEY_DIGEST"));
-  CMLN_TRY(ReadArray(r, rep.report_id, "REPORT_ID"));
-  CMLN_TRY(ReadArray(r, rep.report_id_ma, "REPORT_ID_MA"));
+  CMLN_TRY(r.Array(rep.report_data, "REPORT_DATA"));
+  CMLN_TRY(r.Array(rep.measurement, "MEASUREMENT"));
+  CMLN_TRY(r.Array(rep.host_data, "HOST_DATA"));
+  CMLN_TRY(r.Array(rep.id_key_digest, "ID_KEY_DIGEST"));
+  CMLN_TRY(r.Array(rep.author_key_digest, "AUTHOR_KEY_DIGEST"));
+  CMLN_TRY(r.Array(rep.report_id, "REPORT_ID"));
+  CMLN_TRY(r.Array(rep.report_id_ma, "REPORT_ID_MA"));
   CMLN_ASSIGN_OR_RETURN(rep.reported_tcb, ReadTcb(r, "REPORTED_TCB"));
   if (rep.version >= 3) {
     rep.has_cpuid = true;
@@ -169,7 +162,7 @@ Result<SnpReport> ParseSnpReport(ByteView bytes) {
   } else {
     CMLN_TRY(ReadMbz(r, kOffChipId - kOffCpuidFamily, "reserved"));
   }
-  CMLN_TRY(ReadArray(r, rep.chip_id, "CHIP_ID"));
+  CMLN_TRY(r.Array(rep.chip_id, "CHIP_ID"));
   CMLN_ASSIGN_OR_RETURN(rep.committed_tcb, ReadTcb(r, "COMMITTED_TCB"));
   CMLN_ASSIGN_OR_RETURN(rep.current_build, r.U8("CURRENT_BUILD"));
   CMLN_ASSIGN_OR_RETURN(rep.current_minor, r.U8("CURRENT_MINOR"));
@@ -188,8 +181,8 @@ Result<SnpReport> ParseSnpReport(ByteView bytes) {
   } else {
     CMLN_TRY(ReadMbz(r, kOffSignatureR - kOffLaunchMitVector, "reserved"));
   }
-  CMLN_TRY(ReadArray(r, rep.signature_r, "SIGNATURE.R"));
-  CMLN_TRY(ReadArray(r, rep.signature_s, "SIGNATURE.S"));
+  CMLN_TRY(r.Array(rep.signature_r, "SIGNATURE.R"));
+  CMLN_TRY(r.Array(rep.signature_s, "SIGNATURE.S"));
   CMLN_TRY(ReadMbz(r, kReportSize - kOffSignatureReserved, "SIGNATURE reserved"));
   CMLN_TRY(r.ExpectEnd("SNP report"));
 

@@ -10,47 +10,40 @@ namespace cmln::attest {
 
 namespace {
 
-template <size_t N>
-Status ReadArray(ByteReader& r, std::array<uint8_t, N>& out, std::string_view field) {
-  CMLN_ASSIGN_OR_RETURN(ByteView b, r.Bytes(N, field));
-  std::memcpy(out.data(), b.data(), N);
-  return OkStatus();
-}
-
 Status ParseTdReport(ByteReader& r, uint16_t body_type, TdReport& t) {
   t.body_type = body_type;
-  CMLN_TRY(ReadArray(r, t.tee_tcb_svn, "td_report.tee_tcb_svn"));
-  CMLN_TRY(ReadArray(r, t.mr_seam, "td_report.mr_seam"));
-  CMLN_TRY(ReadArray(r, t.mr_signer_seam, "td_report.mr_signer_seam"));
-  CMLN_TRY(ReadArray(r, t.seam_attributes, "td_report.seam_attributes"));
-  CMLN_TRY(ReadArray(r, t.td_attributes, "td_report.td_attributes"));
-  CMLN_TRY(ReadArray(r, t.xfam, "td_report.xfam"));
-  CMLN_TRY(ReadArray(r, t.mr_td, "td_report.mr_td"));
-  CMLN_TRY(ReadArray(r, t.mr_config_id, "td_report.mr_config_id"));
-  CMLN_TRY(ReadArray(r, t.mr_owner, "td_report.mr_owner"));
-  CMLN_TRY(ReadArray(r, t.mr_owner_config, "td_report.mr_owner_config"));
-  for (auto& rtmr : t.rtmr) CMLN_TRY(ReadArray(r, rtmr, "td_report.rtmr"));
-  CMLN_TRY(ReadArray(r, t.report_data, "td_report.report_data"));
+  CMLN_TRY(r.Array(t.tee_tcb_svn, "td_report.tee_tcb_svn"));
+  CMLN_TRY(r.Array(t.mr_seam, "td_report.mr_seam"));
+  CMLN_TRY(r.Array(t.mr_signer_seam, "td_report.mr_signer_seam"));
+  CMLN_TRY(r.Array(t.seam_attributes, "td_report.seam_attributes"));
+  CMLN_TRY(r.Array(t.td_attributes, "td_report.td_attributes"));
+  CMLN_TRY(r.Array(t.xfam, "td_report.xfam"));
+  CMLN_TRY(r.Array(t.mr_td, "td_report.mr_td"));
+  CMLN_TRY(r.Array(t.mr_config_id, "td_report.mr_config_id"));
+  CMLN_TRY(r.Array(t.mr_owner, "td_report.mr_owner"));
+  CMLN_TRY(r.Array(t.mr_owner_config, "td_report.mr_owner_config"));
+  for (auto& rtmr : t.rtmr) CMLN_TRY(r.Array(rtmr, "td_report.rtmr"));
+  CMLN_TRY(r.Array(t.report_data, "td_report.report_data"));
   if (body_type == kBodyTypeTdReport15) {
-    CMLN_TRY(ReadArray(r, t.tee_tcb_svn2, "td_report.tee_tcb_svn2"));
-    CMLN_TRY(ReadArray(r, t.mr_service_td, "td_report.mr_service_td"));
+    CMLN_TRY(r.Array(t.tee_tcb_svn2, "td_report.tee_tcb_svn2"));
+    CMLN_TRY(r.Array(t.mr_service_td, "td_report.mr_service_td"));
   }
   return OkStatus();
 }
 
 Status ParseSgxReport(ByteReader& r, SgxReport& q) {
-  CMLN_TRY(ReadArray(r, q.cpu_svn, "qe_report.cpu_svn"));
+  CMLN_TRY(r.Array(q.cpu_svn, "qe_report.cpu_svn"));
   CMLN_ASSIGN_OR_RETURN(q.misc_select, r.U32LE("qe_report.misc_select"));
   CMLN_TRY(r.Skip(28, "qe_report.reserved1"));
-  CMLN_TRY(ReadArray(r, q.attributes, "qe_report.attributes"));
-  CMLN_TRY(ReadArray(r, q.mr_enclave, "qe_report.mr_enclave"));
+  CMLN_TRY(r.Array(q.attributes, "qe_report.attributes"));
+  CMLN_TRY(r.Array(q.mr_enclave, "qe_report.mr_enclave"));
   CMLN_TRY(r.Skip(32, "qe_report.reserved2"));
-  CMLN_TRY(ReadArray(r, q.mr_signer, "qe_report.mr_signer"));
+  CMLN_TRY(r.Array(q.mr_signer, "qe_report.mr_signer"));
   CMLN_TRY(r.Skip(96, "qe_report.reserved3"));
   CMLN_ASSIGN_OR_RETURN(q.isv_prod_id, r.U16LE("qe_report.isv_prod_id"));
   CMLN_ASSIGN_OR_RETURN(q.isv_svn, r.U16LE("qe_report.isv_svn"));
   CMLN_TRY(r.Skip(60, "qe_report.reserved4"));
-  CMLN_TRY(ReadArray(r, q.report_data, "qe_report.report_data"));
+  CMLN_TRY(r.Array(q.report_data, "qe_report.report_data"));
   return OkStatus();
 }
 
@@ -88,8 +81,8 @@ Result<TdxQuote> ParseTdxQuote(ByteView quote) {
     return Error(ErrorCode::kUnsupported, "header.tee_type " + std::to_string(q.tee_type) + " (want 0x81)");
   }
   CMLN_TRY(r.Skip(4, "header.reserved"));
-  CMLN_TRY(ReadArray(r, q.qe_vendor_id, "header.qe_vendor_id"));
-  CMLN_TRY(ReadArray(r, q.user_data, "header.user_data"));
+  CMLN_TRY(r.Array(q.qe_vendor_id, "header.qe_vendor_id"));
+  CMLN_TRY(r.Array(q.user_data, "header.user_data"));
 
   uint16_t body_type = kBodyTypeTdReport10;
   size_t body_size = kTdReport10Size;
@@ -119,8 +112,8 @@ Result<TdxQuote> ParseTdxQuote(ByteView quote) {
   }
   q.sig_data_offset = r.offset();
   CMLN_ASSIGN_OR_RETURN(ByteReader sig, r.Child(sig_len, "sig_data"));
-  CMLN_TRY(ReadArray(sig, q.signature, "sig_data.ecdsa_signature"));
-  CMLN_TRY(ReadArray(sig, q.attestation_key, "sig_data.attestation_key"));
+  CMLN_TRY(sig.Array(q.signature, "sig_data.ecdsa_signature"));
+  CMLN_TRY(sig.Array(q.attestation_key, "sig_data.attestation_key"));
   CMLN_ASSIGN_OR_RETURN(ByteReader qe_cert, ReadCertData(sig, kCertDataQeReport, kMaxSigDataSize, "qe_cert_data"));
   CMLN_TRY(sig.ExpectEnd("sig_data"));
 
@@ -129,7 +122,7 @@ Result<TdxQuote> ParseTdxQuote(ByteView quote) {
   q.qe_report_raw = ToBytes(qe_raw);
   ByteReader qe_reader(qe_raw, q.qe_report_offset);
   CMLN_TRY(ParseSgxReport(qe_reader, q.qe_report));
-  CMLN_TRY(ReadArray(qe_cert, q.qe_report_signature, "qe_report_signature"));
+  CMLN_TRY(qe_cert.Array(q.qe_report_signature, "qe_report_signature"));
   CMLN_ASSIGN_OR_RETURN(uint16_t auth_len, qe_cert.U16LE("qe_auth_data.size"));
   if (auth_len > kMaxQeAuthDataSize) {
     return Error(ErrorCode::kLengthTooLarge, "qe_auth_data.size " + std::to_string(auth_len) + " exceeds cap");

@@ -6,7 +6,9 @@
 // caller-supplied cap before anything is allocated. The reader never allocates.
 #pragma once
 
+#include <array>
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
 
@@ -38,6 +40,14 @@ class ByteReader {
 
   // Exactly n bytes.
   Result<ByteView> Bytes(size_t n, std::string_view field);
+  // Exactly N bytes copied into a fixed-size field (digests, measurements, keys of a wire struct).
+  template <size_t N>
+  Status Array(std::array<uint8_t, N>& out, std::string_view field) {
+    auto b = Bytes(N, field);
+    if (!b.ok()) return b.error();
+    std::memcpy(out.data(), b->data(), N);
+    return OkStatus();
+  }
   // All remaining bytes.
   ByteView TakeRest();
   Status Skip(size_t n, std::string_view field);
