@@ -5,11 +5,11 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 #include <thread>
 
 #include <httplib.h>
 
+#include "attest/evidence_file.h"
 #include "chain/keys.h"
 #include "chain/tx.h"
 
@@ -19,12 +19,13 @@ namespace fs = std::filesystem;
 
 namespace {
 
+// Node configuration and genesis files: a few KiB in practice; the cap keeps a wrong path from
+// pulling a huge file into memory.
+constexpr size_t kMaxConfigFileSize = 16 * 1024 * 1024;
+
 Result<std::string> ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Error(ErrorCode::kIoError, "cannot read " + path);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+  CMLN_ASSIGN_OR_RETURN(Bytes bytes, attest::ReadFileCapped(path, kMaxConfigFileSize));
+  return std::string(bytes.begin(), bytes.end());
 }
 
 Status WriteFile(const std::string& path, const std::string& data, bool secret) {
