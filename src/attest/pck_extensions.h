@@ -14,8 +14,9 @@
 //     1.2.840.113741.1.13.1.5  SGX Type         ENUMERATED
 //     (.6 PlatformInstanceID, .7 Configuration: optional, skipped)
 //
-// The parser is a bounded DER reader on ByteReader: single-byte tags only, definite lengths of at most
-// four bytes, every length checked against what is left, fixed nesting depth (no recursion).
+// The parser is the bounded DER reader of x509.h (der::ReadTlv on ByteReader: single-byte tags only,
+// definite lengths of at most four bytes, every length checked against what is left), with a fixed
+// nesting depth (no recursion).
 // Thread safety: pure functions.
 #pragma once
 
@@ -29,6 +30,8 @@
 namespace cmln::attest {
 
 inline constexpr char kSgxExtensionsOid[] = "1.2.840.113741.1.13.1";
+// The same OID's DER body (no tag or length), as CheckLeafUnder (x509.h) takes it.
+inline constexpr std::array<uint8_t, 9> kSgxExtensionsOidDer = {0x2a, 0x86, 0x48, 0x86, 0xf8, 0x4d, 0x01, 0x0d, 0x01};
 inline constexpr size_t kMaxPckExtensionSize = 4096;
 
 struct PckExtensions {

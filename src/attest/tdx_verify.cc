@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
+#include <memory>
+#include <optional>
 
 #include <openssl/err.h>
 #include <openssl/pem.h>
@@ -109,7 +111,6 @@ bool RevocationCleared(const std::vector<Certificate>& path, const VerifiedTdxCo
   return true;
 }
 
-// Steps 1, 4 (PCK chain), 5, 6, 7 of the header comment.
 // PEM text of `chain`, as PEM_write_bio_X509 writes it (the form Intel's quotes carry).
 std::string PemOf(const std::vector<Certificate>& chain) {
   std::string out;
@@ -127,29 +128,86 @@ std::string PemOf(const std::vector<Certificate>& chain) {
   return out;
 }
 
-// ParsePemChain(pem), without re-parsing the CA certificates when the text after the leaf is exactly the PEM
-// of the collateral's PCK CRL issuer chain (the same CA and root): same result, one DER parse instead of three.
-Result<std::vector<Certificate>> ParsePckChainReusingCa(std::string_view pem, const VerifiedTdxCollateral& vc) {
+// The quote's PCK chain text as (leaf PEM block, rest) when the rest is exactly the PEM of the collateral's
+// PCK CRL issuer chain (the same CA and root); nullopt otherwise.
+std::optional<std::string_view> LeafPemBeforeKnownCa(std::string_view pem, const VerifiedTdxCollateral& vc) {
   static constexpr std::string_view kEnd = "-----END CERTIFICATE-----\n";
   std::string_view text = pem;
   while (!text.empty() && text.back() == '\0') text.remove_suffix(1);
   const size_t end = text.find(kEnd);
   if (pem.size() > kMaxPemChainText || vc.pck_crl_issuer_chain_pem.empty() || end == std::string_view::npos ||
       text.substr(end + kEnd.size()) != vc.pck_crl_issuer_chain_pem) {
-    return ParsePemChain(pem);
+    return std::nullopt;
   }
-  auto leaf = ParsePemChain(text.substr(0, end + kEnd.size()));
+  return text.substr(0, end + kEnd.size());
+}
+
+// The DER of one PEM certificate block in exactly the form PEM_write_bio_X509 writes (header line, base64
+// lines of 64 characters, a shorter or equal last one, footer line), which OpenSSL's reader decodes to
+// the same bytes; nullopt for any other layout (the caller then uses ParsePemChain).
+std::optional<Bytes> CanonicalPemCertificateDer(std::string_view block) {
+  static constexpr std::string_view kBegin = "-----BEGIN CERTIFICATE-----\n";
+  static constexpr std::string_view kEnd = "-----END CERTIFICATE-----\n";
+  static constexpr size_t kLine = 64;
+  if (block.size() < kBegin.size() + kEnd.size() || block.substr(0, kBegin.size()) != kBegin ||
+      block.substr(block.size() - kEnd.size()) != kEnd) {
+    return std::nullopt;
+  }
+  std::string_view body = block.substr(kBegin.size(), block.size() - kBegin.size() - kEnd.size());
+  std::string base64;
+  base64.reserve(body.size());
+  while (!body.empty()) {
+    const size_t nl = body.find('\n');
+    if (nl == std::string_view::npos || nl == 0 || nl > kLine || (nl < kLine && nl + 1 != body.size())) {
+      return std::nullopt;
+    }
+    base64.append(body.substr(0, nl));
+    body.remove_prefix(nl + 1);
+  }
+  auto der = Base64Decode(base64);
+  if (!der.ok()) return std::nullopt;
+  return std::move(der).value();
+}
+
+// ParsePemChain(pem), without re-parsing the CA certificates when the text after the leaf is exactly the PEM
+// of the collateral's PCK CRL issuer chain (the same CA and root): same result, one DER parse instead of three.
+Result<std::vector<Certificate>> ParsePckChainReusingCa(std::string_view pem, const VerifiedTdxCollateral& vc) {
+  const auto leaf_text = LeafPemBeforeKnownCa(pem, vc);
+  if (!leaf_text) return ParsePemChain(pem);
+  auto leaf = ParsePemChain(*leaf_text);
   if (!leaf.ok() || leaf->size() != 1) return ParsePemChain(pem);
   std::vector<Certificate> chain = std::move(leaf).value();
   chain.insert(chain.end(), vc.collateral.pck_crl_issuer_chain.begin(), vc.collateral.pck_crl_issuer_chain.end());
   return chain;
 }
 
-// With `vc`, revocation is checked against its CRLs (RevocationCleared first, the full OpenSSL path on doubt);
-// without, the chain is checked without CRLs.
-Status VerifyQuoteSignatures(const TdxQuote& q, const std::vector<Certificate>& roots, int64_t now,
-                             const VerifiedTdxCollateral* vc, const TdxVerifyOptions& options,
-                             std::vector<Certificate>* pck_chain_out, std::vector<std::string>* checks) {
+// The PCK leaf as the later steps need it: its key and its SGX extension (DER, from the fast check) or the
+// parsed certificate (from the full check, where the extension is read as before).
+struct PckLeaf {
+  PublicKey key;
+  Bytes sgx_extension_der;  // set by the fast check
+  Certificate cert;         // set by the full check
+};
+
+// Step 4 for the PCK chain. With `vc`: first the leaf check under the collateral's prepared PCK CA
+// (CheckLeafUnder: leaf signature, dates, strict shape, PCK CRL window and serial), when the quote's chain
+// is that CA and root; on any doubt, the full path: VerifyChain without CRLs (so a chain defect is
+// reported first), then revocation from the stored CRLs (RevocationCleared, or VerifyChain with both CRLs
+// for the exact code). Without `vc`, the chain is checked without CRLs.
+Result<PckLeaf> VerifyPckChain(const TdxQuote& q, const std::vector<Certificate>& roots, int64_t now,
+                               const VerifiedTdxCollateral* vc, const TdxVerifyOptions& options,
+                               std::vector<std::string>* checks) {
+  if (vc != nullptr && vc->pck_issuer != nullptr) {
+    if (const auto leaf_text = LeafPemBeforeKnownCa(q.pck_chain_pem, *vc)) {
+      if (const auto der = CanonicalPemCertificateDer(*leaf_text)) {
+        const ByteView sgx_oid(kSgxExtensionsOidDer.data(), kSgxExtensionsOidDer.size());
+        if (auto leaf = CheckLeafUnder(*vc->pck_issuer, *der, now, sgx_oid); leaf && !leaf->private_extension.empty()) {
+          checks->push_back("pck_chain_with_crls");
+          return PckLeaf{std::move(leaf->key), std::move(leaf->private_extension), Certificate()};
+        }
+      }
+    }
+  }
   auto pck_chain = vc != nullptr ? ParsePckChainReusingCa(q.pck_chain_pem, *vc) : ParsePemChain(q.pck_chain_pem);
   if (!pck_chain.ok()) {
     return pck_chain.error().WithContext("pck_cert_data at offset " + std::to_string(q.pck_chain_offset));
@@ -157,15 +215,21 @@ Status VerifyQuoteSignatures(const TdxQuote& q, const std::vector<Certificate>& 
   // VerifyChain with CRLs reports the chain's own defect first, so a failure here is its failure too.
   auto path = VerifyChain(*pck_chain, roots, now, {}, options.chain);
   if (!path.ok()) return path.error().WithContext("PCK chain");
-  std::vector<Crl> crls;
-  if (vc != nullptr) crls = {vc->collateral.root_ca_crl, vc->collateral.pck_crl};
   if (vc != nullptr && !RevocationCleared(*path, *vc, now)) {
-    auto full = VerifyChain(*pck_chain, roots, now, crls, options.chain);
+    auto full = VerifyChain(*pck_chain, roots, now, {vc->collateral.root_ca_crl, vc->collateral.pck_crl}, options.chain);
     if (!full.ok()) return full.error().WithContext("PCK chain");
   }
-  checks->push_back(crls.empty() ? "pck_chain" : "pck_chain_with_crls");
-
+  checks->push_back(vc != nullptr ? "pck_chain_with_crls" : "pck_chain");
   CMLN_ASSIGN_OR_RETURN(PublicKey pck_key, CertificatePublicKey((*pck_chain)[0]));
+  return PckLeaf{std::move(pck_key), Bytes(), (*pck_chain)[0]};
+}
+
+// Steps 4 (PCK chain), 5, 6, 7 of the header comment.
+Status VerifyQuoteSignatures(const TdxQuote& q, const std::vector<Certificate>& roots, int64_t now,
+                             const VerifiedTdxCollateral* vc, const TdxVerifyOptions& options, PckLeaf* leaf_out,
+                             std::vector<std::string>* checks) {
+  CMLN_ASSIGN_OR_RETURN(PckLeaf leaf, VerifyPckChain(q, roots, now, vc, options, checks));
+  const PublicKey& pck_key = leaf.key;
   auto qe_sig = VerifyEcdsaRaw(pck_key, HashAlg::kSha256, q.qe_report_raw, q.qe_report_signature);
   if (!qe_sig.ok()) {
     return Error(ErrorCode::kQeReportBadSignature,
@@ -189,7 +253,7 @@ Status VerifyQuoteSignatures(const TdxQuote& q, const std::vector<Certificate>& 
                                                std::to_string(q.signed_region.size()) + " bytes) does not verify");
   }
   checks->push_back("quote_signature");
-  *pck_chain_out = std::move(pck_chain).value();
+  *leaf_out = std::move(leaf);
   return OkStatus();
 }
 
@@ -340,6 +404,11 @@ Result<VerifiedTdxCollateral> VerifyTdxCollateral(const TdxCollateral& c, const 
       return Error(ErrorCode::kCrlBadSignature, "pck_crl: signature by the pck_crl issuer chain's leaf does not verify");
     }
     out.pck_crl_signature_verified = true;
+    // The PCK CA prepared for the per-quote leaf check; a CA or CRL the fast check does not model leaves
+    // it null, and every quote then takes the full chain check.
+    if (auto prepared = PreparedIssuer::Prepare(out.pck_crl_issuer_path, c.pck_crl); prepared.ok()) {
+      out.pck_issuer = std::make_shared<const PreparedIssuer>(std::move(prepared).value());
+    }
   }
 
   out.tcb_info_window = WindowOf(out.tcb_info_path);
@@ -373,10 +442,10 @@ Result<VerifiedTdxReport> VerifyParsedQuote(VerifiedTdxReport out, const Verifie
   CMLN_TRY(CheckPathWindow("pck_crl", vc.pck_crl_issuer_window, c.root_ca_crl, now));
   out.checks.push_back("pck_crl_issuer_chain");
 
-  std::vector<Certificate> pck_chain;
-  CMLN_TRY(VerifyQuoteSignatures(q, roots, now, &vc, options, &pck_chain, &out.checks));
+  PckLeaf leaf;
+  CMLN_TRY(VerifyQuoteSignatures(q, roots, now, &vc, options, &leaf, &out.checks));
 
-  CMLN_ASSIGN_OR_RETURN(out.pck, PckExtensionsOf(pck_chain[0]));
+  CMLN_ASSIGN_OR_RETURN(out.pck, leaf.cert.empty() ? ParsePckExtensions(leaf.sgx_extension_der) : PckExtensionsOf(leaf.cert));
   out.fmspc = out.pck.fmspc;
   if (c.tcb_info.id != "TDX" || c.tcb_info.version != 3) {
     return Error(ErrorCode::kCollateralMismatch, "tcb_info.id \"" + c.tcb_info.id + "\" v" +
@@ -449,9 +518,9 @@ Result<VerifiedTdxReport> VerifyTdxQuoteSignatures(ByteView quote, const std::ve
   VerifiedTdxReport out;
   CMLN_ASSIGN_OR_RETURN(out.quote, ParseWithTrailingPolicy(quote, options));
   out.checks.push_back("parse");
-  std::vector<Certificate> pck_chain;
-  CMLN_TRY(VerifyQuoteSignatures(out.quote, roots, now, nullptr, options, &pck_chain, &out.checks));
-  CMLN_ASSIGN_OR_RETURN(out.pck, PckExtensionsOf(pck_chain[0]));
+  PckLeaf leaf;
+  CMLN_TRY(VerifyQuoteSignatures(out.quote, roots, now, nullptr, options, &leaf, &out.checks));
+  CMLN_ASSIGN_OR_RETURN(out.pck, PckExtensionsOf(leaf.cert));
   out.fmspc = out.pck.fmspc;
   return out;
 }

@@ -33,6 +33,7 @@
 
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -82,9 +83,14 @@ struct VerifiedTdxCollateral {
   std::vector<Certificate> qe_identity_path;     // qe_identity issuer chain -> pinned root
   std::vector<Certificate> pck_crl_issuer_path;  // pck_crl issuer chain -> pinned root
   bool pck_crl_signature_verified = false;       // pck_crl names pck_crl_issuer_path[0] and it signed it
-  // PEM text of collateral.pck_crl_issuer_chain: a quote's PCK chain ending with exactly this text reuses
-  // those parsed certificates (the leaf is still parsed and the whole chain still verified per quote).
+  // PEM text of collateral.pck_crl_issuer_chain: a quote's PCK chain ending with exactly this text is
+  // issued by that CA: its leaf is checked under pck_issuer, or (without it, or on any doubt) the chain is
+  // verified per quote reusing those parsed certificates.
   std::string pck_crl_issuer_chain_pem;
+  // The PCK CRL's verified signer (pck_crl_issuer_path) and the PCK CRL, prepared once for the per-quote
+  // leaf check (x509.h CheckLeafUnder); null when the PCK CRL is not that CA's or the CA/CRL use features
+  // the fast check does not model. Depends only on the collateral and the roots.
+  std::shared_ptr<const PreparedIssuer> pck_issuer;
   // Intersection of notBefore/notAfter over each path, as unix seconds (valid on [not_before, not_after)).
   struct PathWindow {
     int64_t not_before = 0;
@@ -104,8 +110,12 @@ Result<VerifiedTdxCollateral> VerifyTdxCollateral(const TdxCollateral& collatera
 // Per quote, against collateral verified once: every window of `collateral` again at `now` (expired
 // collateral gives kCollateralExpired / kCertExpired / kCrlExpired as the one-call form does), then steps
 // 4 (PCK chain from the quote, revocation against the stored CRLs) to 10 and the TCB status. A PCK chain
-// whose CA is the PCK CRL's verified signer costs one chain verification without CRL signatures; any
-// other chain, or any revocation doubt, takes the full OpenSSL path so the code is the one-call code.
+// whose CA is the PCK CRL's verified signer (collateral.pck_issuer) costs one leaf check: the CA's
+// signature over the leaf, its dates, X509_STRICT shape and extensions, the PCK CRL window and the
+// leaf's serial (x509.h CheckLeafUnder); the CA's own signature, chain to the root and root-CRL status
+// were verified with the collateral and its dates are re-checked here. Any other chain, and anything
+// that check declines (bad signature, expiry, revocation, an unusual certificate), takes the full
+// OpenSSL path, so every code is the one-call code.
 // `roots` must be the roots `collateral` was verified with.
 Result<VerifiedTdxReport> VerifyTdxQuote(ByteView quote, const VerifiedTdxCollateral& collateral,
                                          const std::vector<Certificate>& roots, int64_t now,

@@ -14,6 +14,7 @@
 #include <openssl/x509_vfy.h>
 #include <openssl/x509v3.h>
 
+#include <algorithm>
 #include <cstring>
 
 namespace cmln::attest {
@@ -393,17 +394,27 @@ Result<PublicKey> EcPublicKeyFromRaw(std::string_view curve, ByteView xy) {
     EVP_PKEY_free(k);
     return Error(ErrorCode::kInvalidKey, "EC key: point is not on " + std::string(curve));
   }
-  // fromdata does not always validate the point; do it explicitly.
-  EVP_PKEY_CTX* check = EVP_PKEY_CTX_new_from_pkey(nullptr, k, nullptr);
-  const bool valid = check != nullptr && EVP_PKEY_public_check(check) == 1;
-  EVP_PKEY_CTX_free(check);
-  if (!valid) {
-    ERR_clear_error();
-    EVP_PKEY_free(k);
-    return Error(ErrorCode::kInvalidKey, "EC key: point is not on " + std::string(curve));
-  }
+  // The import decodes the point with EC_POINT_oct2point, which refuses coordinates >= p and points off
+  // the curve (EC_POINT_set_affine_coordinates checks EC_POINT_is_on_curve); with cofactor 1 that is
+  // the whole public-key validation (SP 800-56A 5.6.2.3.4), so no EVP_PKEY_public_check (an extra
+  // multiplication by the order, ~50 µs) is needed. x509_test's RawEcdsa shows both refusals.
   return PublicKey(k);
 }
+
+namespace {
+
+// One signature (in the algorithm's own encoding, DER for ECDSA) over `message` under `key`.
+bool DigestVerify(EVP_PKEY* key, HashAlg hash, ByteView message, ByteView signature) {
+  const EVP_MD* md = hash == HashAlg::kSha256 ? EVP_sha256() : hash == HashAlg::kSha384 ? EVP_sha384() : EVP_sha512();
+  EVP_MD_CTX* mctx = EVP_MD_CTX_new();
+  const bool ok = mctx != nullptr && EVP_DigestVerifyInit(mctx, nullptr, md, nullptr, key) == 1 &&
+                  EVP_DigestVerify(mctx, signature.data(), signature.size(), message.data(), message.size()) == 1;
+  EVP_MD_CTX_free(mctx);
+  ERR_clear_error();
+  return ok;
+}
+
+}  // namespace
 
 Status VerifyEcdsaRaw(const PublicKey& key, HashAlg hash, ByteView message, ByteView raw_rs) {
   if (key.get() == nullptr || EVP_PKEY_get_base_id(key.get()) != EVP_PKEY_EC) {
@@ -426,15 +437,351 @@ Status VerifyEcdsaRaw(const PublicKey& key, HashAlg hash, ByteView message, Byte
   const int der_len = i2d_ECDSA_SIG(sig, &der);
   ECDSA_SIG_free(sig);
   if (der_len <= 0) return Error(ErrorCode::kInternal, "ECDSA: i2d_ECDSA_SIG");
-  const EVP_MD* md = hash == HashAlg::kSha256 ? EVP_sha256() : hash == HashAlg::kSha384 ? EVP_sha384() : EVP_sha512();
-  EVP_MD_CTX* mctx = EVP_MD_CTX_new();
-  const bool ok = mctx != nullptr && EVP_DigestVerifyInit(mctx, nullptr, md, nullptr, key.get()) == 1 &&
-                  EVP_DigestVerify(mctx, der, static_cast<size_t>(der_len), message.data(), message.size()) == 1;
-  EVP_MD_CTX_free(mctx);
+  const bool ok = DigestVerify(key.get(), hash, message, ByteView(der, static_cast<size_t>(der_len)));
   OPENSSL_free(der);
-  ERR_clear_error();
   if (!ok) return Error(ErrorCode::kBadSignature, "ECDSA: signature does not verify");
   return OkStatus();
+}
+
+// --- bounded DER reading ---------------------------------------------------------------------------------
+
+Result<der::Tlv> der::ReadTlv(ByteReader& r, std::string_view field) {
+  const size_t at = r.offset();
+  const ByteView start = r.rest();
+  CMLN_ASSIGN_OR_RETURN(uint8_t tag, r.U8(field));
+  if ((tag & 0x1f) == 0x1f) {
+    return Error(ErrorCode::kMalformed, std::string(field) + ": multi-byte tag at offset " + std::to_string(at));
+  }
+  CMLN_ASSIGN_OR_RETURN(uint8_t first, r.U8(field));
+  size_t len = first;
+  if (first & 0x80) {
+    const size_t n = first & 0x7f;
+    if (n == 0 || n > 4) {
+      return Error(ErrorCode::kMalformed, std::string(field) + ": unsupported length form at offset " + std::to_string(at));
+    }
+    len = 0;
+    for (size_t i = 0; i < n; ++i) {
+      CMLN_ASSIGN_OR_RETURN(uint8_t b, r.U8(field));
+      len = (len << 8) | b;
+    }
+  }
+  if (len > r.remaining()) {
+    return Error(ErrorCode::kLengthTooLarge, std::string(field) + ": length " + std::to_string(len) + " exceeds the " +
+                                                 std::to_string(r.remaining()) + " bytes left at offset " +
+                                                 std::to_string(at));
+  }
+  const size_t header = start.size() - r.remaining();
+  CMLN_ASSIGN_OR_RETURN(ByteReader value, r.Child(len, field));
+  return Tlv{tag, start.subspan(0, header + len), value};
+}
+
+Result<ByteReader> der::Expect(ByteReader& r, uint8_t tag, std::string_view field) {
+  const size_t at = r.offset();
+  CMLN_ASSIGN_OR_RETURN(Tlv t, ReadTlv(r, field));
+  if (t.tag != tag) {
+    return Error(ErrorCode::kMalformed, std::string(field) + ": tag 0x" + HexEncode(ByteView(&t.tag, 1)) +
+                                            " at offset " + std::to_string(at));
+  }
+  return t.value;
+}
+
+// --- leaf certificates under a prepared issuer --------------------------------------------------------------
+
+namespace {
+
+// AlgorithmIdentifier { ecdsa-with-SHA256 } without parameters (RFC 5758 3.2).
+constexpr uint8_t kEcdsaWithSha256Alg[] = {0x30, 0x0a, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x02};
+// SubjectPublicKeyInfo { id-ecPublicKey, prime256v1 } up to and including the uncompressed-point byte 0x04;
+// the 64 bytes x||y follow.
+constexpr uint8_t kP256SpkiPrefix[] = {0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06,
+                                       0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07, 0x03, 0x42, 0x00, 0x04};
+constexpr size_t kP256SpkiSize = sizeof(kP256SpkiPrefix) + 64;
+constexpr uint8_t kDerContext0 = 0xa0;  // [0] EXPLICIT version
+constexpr uint8_t kDerContext3 = 0xa3;  // [3] EXPLICIT extensions
+// Bodies of the extension OIDs the leaf check understands (2.5.29.x).
+constexpr uint8_t kOidSkid[] = {0x55, 0x1d, 0x0e};
+constexpr uint8_t kOidKeyUsage[] = {0x55, 0x1d, 0x0f};
+constexpr uint8_t kOidBasicConstraints[] = {0x55, 0x1d, 0x13};
+constexpr uint8_t kOidCrlDp[] = {0x55, 0x1d, 0x1f};
+constexpr uint8_t kOidAkid[] = {0x55, 0x1d, 0x23};
+constexpr size_t kMaxSerialBytes = 20;  // RFC 5280 4.1.2.2
+
+bool Equal(ByteView a, ByteView b) { return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin()); }
+template <size_t N>
+bool Equal(ByteView a, const uint8_t (&b)[N]) {
+  return Equal(a, ByteView(b, N));
+}
+
+Bytes Magnitude(ByteView b) {
+  while (b.size() > 1 && b[0] == 0) b = b.subspan(1);
+  return Bytes(b.begin(), b.end());
+}
+
+// UTCTime "YYMMDDhhmmssZ" or GeneralizedTime "YYYYMMDDhhmmssZ" (RFC 5280 4.1.2.5) as unix seconds, through
+// ParseRfc3339Utc; nullopt for any other form and for dates OpenSSL's time parser refuses (second 60,
+// 29 February of a common year).
+std::optional<int64_t> DerTime(const der::Tlv& t) {
+  const std::string_view text = AsChars(t.value.rest());
+  std::string year;
+  std::string_view rest;
+  if (t.tag == der::kUtcTime && text.size() == 13) {
+    year = (text[0] >= '5' ? "19" : "20") + std::string(text.substr(0, 2));
+    rest = text.substr(2);
+  } else if (t.tag == der::kGeneralizedTime && text.size() == 15) {
+    year = std::string(text.substr(0, 4));
+    rest = text.substr(4);
+  } else {
+    return std::nullopt;
+  }
+  if (rest.back() != 'Z') return std::nullopt;
+  const std::string rfc3339 = year + "-" + std::string(rest.substr(0, 2)) + "-" + std::string(rest.substr(2, 2)) + "T" +
+                              std::string(rest.substr(4, 2)) + ":" + std::string(rest.substr(6, 2)) + ":" +
+                              std::string(rest.substr(8, 2)) + "Z";
+  auto secs = ParseRfc3339Utc(rfc3339);
+  if (!secs.ok() || rest.substr(8, 2) == "60") return std::nullopt;
+  if (rest.substr(0, 4) == "0229") {
+    const int y = std::stoi(year);
+    if (y % 4 != 0 || (y % 100 == 0 && y % 400 != 0)) return std::nullopt;
+  }
+  return *secs;
+}
+
+template <typename T, typename D2i, typename Free>
+std::unique_ptr<T, Free> Decode(D2i d2i, Free free_fn, ByteView der) {
+  const unsigned char* p = der.data();
+  std::unique_ptr<T, Free> out(d2i(nullptr, &p, static_cast<long>(der.size())), free_fn);
+  if (out && p != der.data() + der.size()) out.reset();
+  ERR_clear_error();
+  return out;
+}
+
+using AkidPtr = std::unique_ptr<AUTHORITY_KEYID, void (*)(AUTHORITY_KEYID*)>;
+
+bool NoUnmodelledPathExtension(X509* x) {
+  for (int nid : {NID_name_constraints, NID_policy_constraints, NID_policy_mappings, NID_inhibit_any_policy}) {
+    if (X509_get_ext_by_NID(x, nid, -1) >= 0) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+Result<PreparedIssuer> PreparedIssuer::Prepare(std::vector<Certificate> path, Crl crl) {
+  auto unsupported = [](const std::string& why) { return Error(ErrorCode::kUnsupported, "prepared issuer: " + why); };
+  if (path.size() < 2 || crl.get() == nullptr) return unsupported("needs a CA under a root and its CRL");
+  for (const auto& c : path) {
+    if (c.empty()) return Error(ErrorCode::kInvalidArgument, "prepared issuer: empty certificate");
+  }
+  X509* ca = path[0].get();
+  // As an intermediate of a leaf's chain, X509_STRICT wants a real CA (basicConstraints CA:TRUE).
+  if (X509_check_ca(ca) != 1) return unsupported("the issuer is not a CA under X509_STRICT");
+  const uint32_t flags = X509_get_extension_flags(ca);
+  if (flags & (EXFLAG_INVALID | EXFLAG_CRITICAL | EXFLAG_PROXY)) return unsupported("the issuer's extensions");
+  if ((flags & EXFLAG_KUSAGE) == 0 || (X509_get_key_usage(ca) & (KU_KEY_CERT_SIGN | KU_CRL_SIGN)) !=
+                                          (KU_KEY_CERT_SIGN | KU_CRL_SIGN)) {
+    return unsupported("the issuer's key usage lacks keyCertSign or cRLSign");
+  }
+  const ASN1_OCTET_STRING* skid = X509_get0_subject_key_id(ca);
+  if (skid == nullptr || ASN1_STRING_length(skid) <= 0) return unsupported("the issuer has no subject key identifier");
+  EVP_PKEY* key = X509_get0_pubkey(ca);
+  if (key == nullptr || EVP_PKEY_get_base_id(key) != EVP_PKEY_EC) {
+    ERR_clear_error();
+    return unsupported("the issuer's key is not an EC key");
+  }
+  // Path length as check_extensions counts it with the leaf at depth 0 and the issuer at depth 1.
+  int below = 0;  // non-self-issued CAs under path[i]
+  for (size_t i = 0; i < path.size(); ++i) {
+    X509* x = path[i].get();
+    if (!NoUnmodelledPathExtension(x)) return unsupported("name or policy constraints in the issuer's path");
+    const long pathlen = X509_get_pathlen(x);
+    if (i > 0 && pathlen >= 0 && below > pathlen) return unsupported("a pathLen constraint in the issuer's path");
+    if ((X509_get_extension_flags(x) & EXFLAG_SI) == 0) ++below;
+  }
+  const X509_NAME* subject = X509_get_subject_name(ca);
+  if (X509_NAME_entry_count(subject) == 0) return unsupported("the issuer's subject is empty");
+
+  // The CRL must be the one OpenSSL would pick for a leaf of this issuer and score fully.
+  X509_CRL* c = crl.get();
+  if (X509_NAME_cmp(X509_CRL_get_issuer(c), subject) != 0) return unsupported("the CRL names another issuer");
+  if (X509_CRL_get_ext_by_NID(c, NID_issuing_distribution_point, -1) >= 0 ||
+      X509_CRL_get_ext_by_NID(c, NID_delta_crl, -1) >= 0 || X509_CRL_get_ext_by_critical(c, 1, -1) >= 0) {
+    return unsupported("the CRL has a distribution point, delta indicator or critical extension");
+  }
+  int crit = 0;
+  AkidPtr crl_akid(static_cast<AUTHORITY_KEYID*>(X509_CRL_get_ext_d2i(c, NID_authority_key_identifier, &crit, nullptr)),
+                   AUTHORITY_KEYID_free);
+  ERR_clear_error();
+  if (!crl_akid && crit != -1) return unsupported("the CRL's authority key identifier does not decode");
+  if (crl_akid && (crl_akid->keyid == nullptr || crl_akid->issuer != nullptr || crl_akid->serial != nullptr ||
+                   ASN1_OCTET_STRING_cmp(crl_akid->keyid, skid) != 0)) {
+    return unsupported("the CRL's authority key identifier is not the issuer's key id");
+  }
+
+  PreparedIssuer out;
+  out.crl_this_update_ = crl.ThisUpdate();
+  out.crl_next_update_ = crl.NextUpdate();
+  if (out.crl_next_update_ == 0) return unsupported("the CRL has no nextUpdate");
+  STACK_OF(X509_REVOKED)* revoked = X509_CRL_get_REVOKED(c);
+  for (int i = 0; i < sk_X509_REVOKED_num(revoked); ++i) {
+    const ASN1_INTEGER* serial = X509_REVOKED_get0_serialNumber(sk_X509_REVOKED_value(revoked, i));
+    // Negative serials are listed by magnitude too: a false "listed" only sends a leaf to the full check.
+    out.revoked_serials_.push_back(
+        Magnitude(ByteView(ASN1_STRING_get0_data(serial), static_cast<size_t>(ASN1_STRING_length(serial)))));
+  }
+  std::sort(out.revoked_serials_.begin(), out.revoked_serials_.end());
+
+  unsigned char* der = nullptr;
+  const int n = i2d_X509_NAME(subject, &der);
+  if (n <= 0) {
+    ERR_clear_error();
+    return Error(ErrorCode::kInternal, "prepared issuer: i2d_X509_NAME");
+  }
+  out.subject_der_.assign(der, der + n);
+  OPENSSL_free(der);
+  const unsigned char* k = ASN1_STRING_get0_data(skid);
+  out.skid_.assign(k, k + ASN1_STRING_length(skid));
+  EVP_PKEY_up_ref(key);
+  out.key_ = PublicKey(key);
+  out.path_ = std::move(path);
+  out.crl_ = std::move(crl);
+  return out;
+}
+
+std::optional<CheckedLeaf> CheckLeafUnder(const PreparedIssuer& issuer, ByteView leaf_der, int64_t now,
+                                          ByteView private_oid_der) {
+  if (issuer.path_.empty() || leaf_der.size() > kMaxCertificateDer) return std::nullopt;
+  // Every failure below, of parsing or of a check, is only "not shown here".
+  auto run = [&]() -> Result<CheckedLeaf> {
+    const Error decline(ErrorCode::kUnsupported, "leaf: declined");
+    CheckedLeaf out;
+    ByteReader r(leaf_der);
+    CMLN_ASSIGN_OR_RETURN(ByteReader cert, der::Expect(r, der::kSequence, "certificate"));
+    CMLN_TRY(r.ExpectEnd("certificate"));
+    CMLN_ASSIGN_OR_RETURN(der::Tlv tbs_tlv, der::ReadTlv(cert, "tbsCertificate"));
+    CMLN_ASSIGN_OR_RETURN(der::Tlv outer_alg, der::ReadTlv(cert, "signatureAlgorithm"));
+    CMLN_ASSIGN_OR_RETURN(ByteReader sig_bits, der::Expect(cert, der::kBitString, "signatureValue"));
+    CMLN_TRY(cert.ExpectEnd("certificate"));
+    if (tbs_tlv.tag != der::kSequence || !Equal(outer_alg.whole, kEcdsaWithSha256Alg)) return decline;
+    CMLN_ASSIGN_OR_RETURN(uint8_t unused_bits, sig_bits.U8("signatureValue"));
+    if (unused_bits != 0) return decline;
+    const ByteView signature = sig_bits.TakeRest();
+
+    ByteReader tbs = tbs_tlv.value;
+    CMLN_ASSIGN_OR_RETURN(ByteReader version_box, der::Expect(tbs, kDerContext0, "version"));
+    CMLN_ASSIGN_OR_RETURN(ByteReader version, der::Expect(version_box, der::kInteger, "version"));
+    if (!Equal(version.rest(), ByteView(reinterpret_cast<const uint8_t*>("\x02"), 1)) || !version_box.empty()) {
+      return decline;
+    }
+    CMLN_ASSIGN_OR_RETURN(ByteReader serial, der::Expect(tbs, der::kInteger, "serialNumber"));
+    const ByteView serial_bytes = serial.rest();
+    // Positive, minimally encoded, non-zero, at most 20 bytes of magnitude.
+    if (serial_bytes.empty() || (serial_bytes[0] & 0x80) ||
+        (serial_bytes[0] == 0 && (serial_bytes.size() == 1 || (serial_bytes[1] & 0x80) == 0))) {
+      return decline;
+    }
+    out.serial = Magnitude(serial_bytes);
+    if (out.serial.size() > kMaxSerialBytes) return decline;
+    CMLN_ASSIGN_OR_RETURN(der::Tlv inner_alg, der::ReadTlv(tbs, "signature"));
+    CMLN_ASSIGN_OR_RETURN(der::Tlv issuer_name, der::ReadTlv(tbs, "issuer"));
+    CMLN_ASSIGN_OR_RETURN(ByteReader validity, der::Expect(tbs, der::kSequence, "validity"));
+    CMLN_ASSIGN_OR_RETURN(der::Tlv subject_name, der::ReadTlv(tbs, "subject"));
+    CMLN_ASSIGN_OR_RETURN(der::Tlv spki, der::ReadTlv(tbs, "subjectPublicKeyInfo"));
+    CMLN_ASSIGN_OR_RETURN(ByteReader ext_box, der::Expect(tbs, kDerContext3, "extensions"));  // no unique ids
+    CMLN_TRY(tbs.ExpectEnd("tbsCertificate"));
+    CMLN_ASSIGN_OR_RETURN(ByteReader extensions, der::Expect(ext_box, der::kSequence, "extensions"));
+    CMLN_TRY(ext_box.ExpectEnd("extensions"));
+    if (!Equal(inner_alg.whole, kEcdsaWithSha256Alg) || !Equal(issuer_name.whole, issuer.subject_der_) ||
+        subject_name.tag != der::kSequence || spki.whole.size() != kP256SpkiSize ||
+        !Equal(spki.whole.subspan(0, sizeof(kP256SpkiPrefix)), kP256SpkiPrefix)) {
+      return decline;
+    }
+
+    CMLN_ASSIGN_OR_RETURN(der::Tlv not_before, der::ReadTlv(validity, "notBefore"));
+    CMLN_ASSIGN_OR_RETURN(der::Tlv not_after, der::ReadTlv(validity, "notAfter"));
+    CMLN_TRY(validity.ExpectEnd("validity"));
+    const auto nb = DerTime(not_before);
+    const auto na = DerTime(not_after);
+    if (!nb || !na) return decline;
+    out.not_before = *nb;
+    out.not_after = *na;
+
+    // The subject as OpenSSL reads it: parses, is not empty, and does not make the leaf self-issued.
+    auto subject = Decode<X509_NAME>(d2i_X509_NAME, X509_NAME_free, subject_name.whole);
+    if (!subject || X509_NAME_entry_count(subject.get()) == 0 ||
+        X509_NAME_cmp(subject.get(), X509_get_subject_name(issuer.path_[0].get())) == 0) {
+      return decline;
+    }
+
+    enum : uint32_t { kAkid = 1, kSkid = 2, kKeyUsage = 4, kBasic = 8, kCrlDp = 16, kPrivate = 32 };
+    uint32_t seen = 0;
+    while (!extensions.empty()) {
+      CMLN_ASSIGN_OR_RETURN(ByteReader ext, der::Expect(extensions, der::kSequence, "extension"));
+      CMLN_ASSIGN_OR_RETURN(ByteReader oid_reader, der::Expect(ext, der::kOid, "extnID"));
+      const ByteView oid = oid_reader.rest();
+      bool critical = false;
+      if (!ext.empty() && ext.rest()[0] == der::kBoolean) {
+        CMLN_ASSIGN_OR_RETURN(ByteReader flag, der::Expect(ext, der::kBoolean, "critical"));
+        // DER: DEFAULT FALSE is omitted, so an explicit flag must be TRUE (0xff).
+        if (flag.remaining() != 1 || flag.rest()[0] != 0xff) return decline;
+        critical = true;
+      }
+      CMLN_ASSIGN_OR_RETURN(ByteReader value_reader, der::Expect(ext, der::kOctetString, "extnValue"));
+      CMLN_TRY(ext.ExpectEnd("extension"));
+      const ByteView value = value_reader.rest();
+      uint32_t bit = 0;
+      if (Equal(oid, kOidAkid)) {
+        bit = kAkid;
+        auto akid = Decode<AUTHORITY_KEYID>(d2i_AUTHORITY_KEYID, AUTHORITY_KEYID_free, value);
+        if (critical || !akid || akid->keyid == nullptr || akid->issuer != nullptr || akid->serial != nullptr ||
+            !Equal(ByteView(ASN1_STRING_get0_data(akid->keyid), static_cast<size_t>(ASN1_STRING_length(akid->keyid))),
+                   issuer.skid_)) {
+          return decline;
+        }
+      } else if (Equal(oid, kOidSkid)) {
+        bit = kSkid;
+        if (critical || !Decode<ASN1_OCTET_STRING>(d2i_ASN1_OCTET_STRING, ASN1_OCTET_STRING_free, value)) return decline;
+      } else if (Equal(oid, kOidKeyUsage)) {
+        bit = kKeyUsage;
+        auto usage = Decode<ASN1_BIT_STRING>(d2i_ASN1_BIT_STRING, ASN1_BIT_STRING_free, value);
+        // OpenSSL's ex_kusage is the first two bytes; a non-CA must not claim keyCertSign.
+        if (!usage || (ASN1_STRING_length(usage.get()) > 0 && (ASN1_STRING_get0_data(usage.get())[0] & KU_KEY_CERT_SIGN))) {
+          return decline;
+        }
+      } else if (Equal(oid, kOidBasicConstraints)) {
+        bit = kBasic;
+        auto bc = Decode<BASIC_CONSTRAINTS>(d2i_BASIC_CONSTRAINTS, BASIC_CONSTRAINTS_free, value);
+        if (!bc || bc->ca != 0 || bc->pathlen != nullptr) return decline;
+      } else if (Equal(oid, kOidCrlDp)) {
+        bit = kCrlDp;
+        auto dps = Decode<CRL_DIST_POINTS>(d2i_CRL_DIST_POINTS, CRL_DIST_POINTS_free, value);
+        if (critical || !dps) return decline;
+        for (int i = 0; i < sk_DIST_POINT_num(dps.get()); ++i) {
+          const DIST_POINT* dp = sk_DIST_POINT_value(dps.get(), i);
+          if (dp->CRLissuer != nullptr || (dp->distpoint != nullptr && dp->distpoint->type != 0)) return decline;
+        }
+      } else if (!private_oid_der.empty() && Equal(oid, private_oid_der)) {
+        bit = kPrivate;
+        if (critical) return decline;
+        out.private_extension.assign(value.begin(), value.end());
+      } else {
+        return decline;  // an extension this check does not model, critical or not
+      }
+      if (seen & bit) return decline;  // RFC 5280 4.2: at most once
+      seen |= bit;
+    }
+    if ((seen & kAkid) == 0) return decline;  // X509_STRICT wants an AKID on a certificate with an issuer
+
+    // Dates, then revocation, then the two expensive steps.
+    if (now < out.not_before || now >= out.not_after) return decline;
+    if (now < issuer.crl_this_update_ || now >= issuer.crl_next_update_) return decline;
+    if (std::binary_search(issuer.revoked_serials_.begin(), issuer.revoked_serials_.end(), out.serial)) return decline;
+    CMLN_ASSIGN_OR_RETURN(out.key, EcPublicKeyFromRaw("P-256", spki.whole.subspan(sizeof(kP256SpkiPrefix))));
+    if (!DigestVerify(issuer.key_.get(), HashAlg::kSha256, tbs_tlv.whole, signature)) return decline;
+    return out;
+  };
+  auto result = run();
+  if (!result.ok()) return std::nullopt;
+  return std::move(result).value();
 }
 
 // --- time ----------------------------------------------------------------------------------------------

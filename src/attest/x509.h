@@ -16,10 +16,12 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "common/byte_reader.h"
 #include "common/bytes.h"
 #include "common/status.h"
 
@@ -123,7 +125,9 @@ Result<Bytes> ExtensionDer(const Certificate& cert, std::string_view oid);
 // The certificate's subject public key.
 Result<PublicKey> CertificatePublicKey(const Certificate& cert);
 // An uncompressed EC point given as raw x||y (each coordinate `2*field bytes` long), on the named
-// curve: "P-256" (64 bytes) or "P-384" (96 bytes). kInvalidKey if not on the curve or wrong size.
+// curve: "P-256" (64 bytes) or "P-384" (96 bytes). kInvalidKey if not on the curve, a coordinate is not
+// below the field prime, or the size is wrong. (Both curves have cofactor 1: a point on the curve is in
+// the prime-order group, so no multiplication by the order is needed.)
 Result<PublicKey> EcPublicKeyFromRaw(std::string_view curve, ByteView xy);
 
 enum class HashAlg { kSha256, kSha384, kSha512 };
@@ -132,6 +136,99 @@ enum class HashAlg { kSha256, kSha384, kSha512 };
 // bytes) over `message` hashed with `hash`. kBadSignature if it does not verify or is malformed;
 // kInvalidKey if `key` is not an EC key.
 Status VerifyEcdsaRaw(const PublicKey& key, HashAlg hash, ByteView message, ByteView raw_rs);
+
+// --- bounded DER reading ------------------------------------------------------------------------------
+// One TLV at a time on a ByteReader: single-byte tags only, definite lengths (short form or 1..4 length
+// bytes), every length checked against what is left before anything is taken (namespace der). Shared by the leaf check
+// below and the SGX extension parser (pck_extensions.h).
+
+namespace der {
+inline constexpr uint8_t kBoolean = 0x01;
+inline constexpr uint8_t kInteger = 0x02;
+inline constexpr uint8_t kBitString = 0x03;
+inline constexpr uint8_t kOctetString = 0x04;
+inline constexpr uint8_t kOid = 0x06;
+inline constexpr uint8_t kEnumerated = 0x0a;
+inline constexpr uint8_t kUtcTime = 0x17;
+inline constexpr uint8_t kGeneralizedTime = 0x18;
+inline constexpr uint8_t kSequence = 0x30;
+
+struct Tlv {
+  uint8_t tag = 0;
+  ByteView whole;    // tag, length and value, as received
+  ByteReader value;  // the value, as a child reader (offsets stay absolute)
+};
+// kMalformed for a multi-byte tag or an indefinite / over-long length form; kTruncated / kLengthTooLarge
+// when the length runs past the end. `field` names the element in messages.
+Result<Tlv> ReadTlv(ByteReader& r, std::string_view field);
+// ReadTlv, then kMalformed unless the tag is `tag`; returns the value reader.
+Result<ByteReader> Expect(ByteReader& r, uint8_t tag, std::string_view field);
+}  // namespace der
+
+// --- leaf certificates under a CA verified once -----------------------------------------------------------
+//
+// Why: OpenSSL 3.0 decodes every parsed certificate's public key through its provider decoders (~100 µs
+// for one P-256 PCK certificate, more than an ECDSA verification) and X509_verify_cert re-verifies the CA's
+// own signature each time. Quotes from many platforms share one PCK CA, verified once with the collateral.
+//
+// A PreparedIssuer is that CA, from a path VerifyChain accepted, with the CRL it signed. CheckLeafUnder
+// then accepts a DER leaf certificate only when it has exactly the shape VerifyChain({leaf, CA}, roots,
+// now, {root CRL, crl}) with X509_STRICT accepts, and every check that call makes on the leaf holds:
+//   * Certificate ::= SEQUENCE { tbs, ecdsa-with-SHA256, BIT STRING }, nothing after it; tbs is v3, a
+//     positive serial of 1..20 bytes, signature ecdsa-with-SHA256 (no parameters, equal to the outer one),
+//     issuer byte-equal to the CA's subject (and different from the leaf's subject), UTCTime or
+//     GeneralizedTime validity in seconds with "Z", a non-empty subject that OpenSSL parses, an EC P-256
+//     named-curve key whose point is on the curve, no unique ids, and extensions:
+//       authorityKeyIdentifier (required, non-critical, keyIdentifier only, equal to the CA's SKID),
+//       subjectKeyIdentifier (non-critical), keyUsage (no keyCertSign), basicConstraints (CA:FALSE, no
+//       pathLen), cRLDistributionPoints (non-critical, full names only), and the caller's own
+//       non-critical `private_oid` (returned); each at most once, each value parsed by OpenSSL's own
+//       decoder; any other extension makes the check decline;
+//   * the CA's ECDSA signature over the tbs bytes as received;
+//   * notBefore <= now < notAfter (OpenSSL's convention);
+//   * the CRL is inside [thisUpdate, nextUpdate) at now and does not list the leaf's serial.
+// What it declines is never a verdict: nullopt means "not shown here" (malformed, unusual, expired,
+// revoked, forged, another issuer ...) and the caller must run VerifyChain with the CRLs, which gives the
+// verdict and its code. So everything it accepts, the full check accepts too, at a fraction of the cost.
+class PreparedIssuer {
+ public:
+  // `path`: a path VerifyChain accepted with the root CRL, path[0] the issuing CA, path.back() the pinned
+  // root. `crl`: a CRL whose signature by path[0] the caller verified. kUnsupported when the fast check
+  // does not model the CA or CRL (then keep VerifyChain): the CA is not a CA under X509_STRICT (basic
+  // constraints CA:TRUE, keyCertSign and cRLSign when key usage is present), has no SKID or no EC key, the
+  // path carries name or policy constraints or policy mappings, the root's pathLen forbids a CA under it,
+  // or the CRL names another issuer, has an issuing distribution point, delta indicator, critical
+  // extension or an authority key id other than the CA's SKID.
+  static Result<PreparedIssuer> Prepare(std::vector<Certificate> path, Crl crl);
+
+  const std::vector<Certificate>& path() const { return path_; }
+  const Crl& crl() const { return crl_; }
+
+ private:
+  friend std::optional<struct CheckedLeaf> CheckLeafUnder(const PreparedIssuer& issuer, ByteView leaf_der,
+                                                          int64_t now, ByteView private_oid_der);
+  std::vector<Certificate> path_;
+  Crl crl_;
+  Bytes subject_der_;  // path_[0]'s subject Name, DER
+  Bytes skid_;         // path_[0]'s subjectKeyIdentifier
+  PublicKey key_;      // path_[0]'s public key
+  int64_t crl_this_update_ = 0;
+  int64_t crl_next_update_ = 0;
+  std::vector<Bytes> revoked_serials_;  // big-endian magnitudes, sorted
+};
+
+struct CheckedLeaf {
+  Bytes serial;            // big-endian magnitude
+  int64_t not_before = 0;  // unix seconds
+  int64_t not_after = 0;
+  PublicKey key;           // the leaf's P-256 key, on the curve
+  Bytes private_extension; // extnValue contents of `private_oid`; empty if the leaf has none
+};
+
+// See PreparedIssuer. `private_oid_der` is the body of the caller's extension OID (no tag or length).
+// Thread-safe; `issuer` is only read.
+std::optional<CheckedLeaf> CheckLeafUnder(const PreparedIssuer& issuer, ByteView leaf_der, int64_t now,
+                                          ByteView private_oid_der);
 
 // Converts "YYYY-MM-DDThh:mm:ssZ" (RFC 3339 in UTC, optional fractional seconds) to unix seconds.
 // kBadEncoding otherwise. Used for collateral dates and the test windows.
