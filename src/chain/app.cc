@@ -29,6 +29,37 @@ nlohmann::json TxResult::ToJson() const {
                         {"events", EventsJson(events)}};
 }
 
+namespace {
+
+// Bytes fields holding whole documents keep protobuf JSON's base64; every other bytes field (keys,
+// hashes, nonces, measurements) is rendered as lowercase hex, the encoding the attest library uses.
+bool IsDocumentField(const std::string& name) { return name == "bundle" || name == "collateral"; }
+
+void HexBytesFields(const google::protobuf::Message& m, nlohmann::json& j) {
+  const auto* d = m.GetDescriptor();
+  const auto* r = m.GetReflection();
+  for (int i = 0; i < d->field_count(); ++i) {
+    const auto* f = d->field(i);
+    if (!j.contains(f->name())) continue;
+    nlohmann::json& v = j[f->name()];
+    if (f->type() == google::protobuf::FieldDescriptor::TYPE_BYTES && !IsDocumentField(f->name())) {
+      if (f->is_repeated()) {
+        for (int k = 0; k < r->FieldSize(m, f); ++k) v[k] = HexEncode(AsBytes(r->GetRepeatedString(m, f, k)));
+      } else {
+        v = HexEncode(AsBytes(r->GetString(m, f)));
+      }
+    } else if (f->type() == google::protobuf::FieldDescriptor::TYPE_MESSAGE) {
+      if (f->is_repeated()) {
+        for (int k = 0; k < r->FieldSize(m, f); ++k) HexBytesFields(r->GetRepeatedMessage(m, f, k), v[k]);
+      } else if (r->HasField(m, f)) {
+        HexBytesFields(r->GetMessage(m, f), v);
+      }
+    }
+  }
+}
+
+}  // namespace
+
 nlohmann::json ProtoToJson(const google::protobuf::Message& m) {
   google::protobuf::util::JsonPrintOptions o;
   o.preserve_proto_field_names = true;
@@ -36,7 +67,9 @@ nlohmann::json ProtoToJson(const google::protobuf::Message& m) {
   o.always_print_enums_as_ints = false;
   std::string out;
   (void)google::protobuf::util::MessageToJsonString(m, &out, o);
-  return nlohmann::json::parse(out, nullptr, false);
+  nlohmann::json j = nlohmann::json::parse(out, nullptr, false);
+  if (j.is_object()) HexBytesFields(m, j);
+  return j;
 }
 
 Bytes ChainAppHash(ByteView previous, uint64_t height, const WriteSet& writes) {

@@ -108,7 +108,8 @@ class App {
 // The app-hash step above, exposed for tests.
 Bytes ChainAppHash(ByteView previous, uint64_t height, const WriteSet& writes);
 
-// Protobuf record -> JSON (proto field names, every field printed; uint64 as strings).
+// Protobuf record -> JSON for the REST API (proto field names, every field printed; uint64 as strings,
+// enums by name; bytes as lowercase hex, except the documents `bundle` and `collateral` in base64).
 nlohmann::json ProtoToJson(const google::protobuf::Message& m);
 
 }  // namespace cmln::chain

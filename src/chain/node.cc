@@ -9,7 +9,10 @@
 
 #include <httplib.h>
 
+#include "attest/bundle.h"
 #include "attest/evidence_file.h"
+#include "attest/sim_pki.h"
+#include "attest/x509_builder.h"
 #include "chain/keys.h"
 #include "chain/tx.h"
 
@@ -52,6 +55,56 @@ nlohmann::json ErrorJson(const Error& e) {
   return {{"code", static_cast<int>(e.code())}, {"codespace", std::string(ErrorCodeName(e.code()))}, {"error", e.message()}};
 }
 
+// What a simulated-TEE devnet genesis trusts: the development PKI's roots and its collateral.
+struct SimGenesis {
+  nlohmann::json tee_trust;
+  nlohmann::json collateral = nlohmann::json::array();
+};
+
+// Builds "tee_trust" and the sim-tdx / sim-snp collateral records from `pki`, each record verified
+// against those roots at `genesis_time` (so a genesis never carries collateral its own chain refuses).
+Result<SimGenesis> BuildSimGenesis(const attest::SimPki& pki, int64_t genesis_time, int64_t validity) {
+  SimGenesis out;
+  out.tee_trust = {{"sim",
+                    {{"tdx_roots_pem", attest::CertificatePem(pki.intel_root)},
+                     {"snp_arks_pem", {{attest::snp::SnpProductName(pki.snp.product), attest::CertificatePem(pki.ark)}}}}}};
+  const attest::SimCollateralOptions window{genesis_time - attest::kSimDay, validity + attest::kSimDay, {}, {}};
+  CMLN_ASSIGN_OR_RETURN(std::string tdx, attest::BuildSimTdxCollateral(pki, window));
+  CMLN_ASSIGN_OR_RETURN(std::string crl, attest::BuildSimSnpCrl(pki, window));
+  const std::string product = attest::snp::SnpProductName(pki.snp.product);
+  const std::string snp =
+      nlohmann::json{{"product", product}, {"cert_chain", attest::SimSnpChainPem(pki)}, {"crl", crl}}.dump();
+  CMLN_ASSIGN_OR_RETURN(attest::BundleTrust trust,
+                        BundleTrustFromSettings(TrustSettings{true, out.tee_trust.dump()}));
+  for (const auto& [platform, doc] : {std::pair<std::string_view, const std::string&>{attest::kPlatformSimTdx, tdx},
+                                      {attest::kPlatformSimSnp, snp}}) {
+    auto v = attest::VerifyPlatformCollateral(platform, AsBytes(doc), trust, genesis_time);
+    if (!v.ok()) return v.error().WithContext(std::string("genesis ") + std::string(platform) + " collateral");
+    out.collateral.push_back({{"platform", std::string(platform)},
+                              {"kind", v->kind},
+                              {"id", v->id},
+                              {"collateral_base64", Base64Encode(AsBytes(doc))},
+                              {"issue_time", v->issue_time},
+                              {"next_update", v->next_update}});
+  }
+  return out;
+}
+
+// The PKI a simulated-TEE genesis uses: `o.sim_pki_dir` as is, or a new one written to DIR/sim-pki.
+Result<attest::SimPki> DevnetSimPki(const std::string& home, const InitOptions& o, int64_t genesis_time) {
+  if (!o.sim_pki_dir.empty()) return attest::LoadSimPki(o.sim_pki_dir);
+  const std::string dir = home + "/sim-pki";
+  std::error_code ec;
+  if (fs::exists(dir, ec) && !fs::is_empty(dir, ec)) return Error(ErrorCode::kAlreadyExists, dir + " is not empty");
+  attest::SimPkiOptions po;
+  po.now = genesis_time;
+  po.rsa_bits = o.sim_pki_rsa_bits;
+  po.collateral_validity = o.sim_collateral_validity;
+  CMLN_ASSIGN_OR_RETURN(attest::SimPki pki, attest::GenerateSimPki(po));
+  CMLN_TRY(attest::WriteSimPki(pki, dir));
+  return pki;
+}
+
 }  // namespace
 
 Result<seal::AccountPrivateKey> LoadKeyFile(const std::string& path) {
@@ -69,6 +122,19 @@ Result<seal::AccountPrivateKey> LoadKeyFile(const std::string& path) {
 Status InitHome(const std::string& home, const InitOptions& o) {
   const std::string genesis_path = home + "/config/genesis.json";
   if (fs::exists(genesis_path)) return Error(ErrorCode::kAlreadyExists, genesis_path + " exists");
+  if (!o.sim_pki_dir.empty() && !o.allow_simulated_tee) {
+    return Error(ErrorCode::kInvalidArgument, "sim_pki_dir is only used with allow_simulated_tee");
+  }
+  // Key names become file names under DIR/keys: a name must not reach outside it or collide.
+  std::set<std::string> names = {"authority", "validator"};
+  for (const auto* list : {&o.demo_accounts, &o.hosts}) {
+    for (const auto& name : *list) {
+      if (name.empty() || name.size() > 64 || name.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_-") != std::string::npos) {
+        return Error(ErrorCode::kInvalidArgument, "key name '" + name + "' is not 1..64 of [a-z0-9_-]");
+      }
+      if (!names.insert(name).second) return Error(ErrorCode::kInvalidArgument, "key name " + name + " repeated");
+    }
+  }
   std::error_code ec;
   for (const char* d : {"/config", "/keys", "/data"}) {
     fs::create_directories(home + d, ec);
@@ -107,6 +173,11 @@ Status InitHome(const std::string& home, const InitOptions& o) {
   int64_t t = o.genesis_time != 0 ? o.genesis_time
                                   : std::chrono::duration_cast<std::chrono::seconds>(
                                         std::chrono::system_clock::now().time_since_epoch()).count();
+  SimGenesis sim{nlohmann::json::object()};
+  if (o.allow_simulated_tee) {
+    CMLN_ASSIGN_OR_RETURN(attest::SimPki pki, DevnetSimPki(home, o, t));
+    CMLN_ASSIGN_OR_RETURN(sim, BuildSimGenesis(pki, t, o.sim_collateral_validity));
+  }
   nlohmann::json genesis = {{"chain_id", o.chain_id},
                             {"genesis_time", t},
                             {"params",
@@ -116,8 +187,8 @@ Status InitHome(const std::string& home, const InitOptions& o) {
                               {"allow_simulated_tee", o.allow_simulated_tee}}},
                             {"accounts", accounts},
                             {"participants", participants},
-                            {"collateral", nlohmann::json::array()},
-                            {"tee_trust", nlohmann::json::object()}};
+                            {"collateral", sim.collateral},
+                            {"tee_trust", sim.tee_trust}};
   CMLN_ASSIGN_OR_RETURN(Genesis g, ParseGenesis(genesis.dump()));  // validate before writing
   (void)g;
   CMLN_TRY(WriteFile(home + "/config/node.json", nlohmann::json{{"validator", validator}}.dump(2) + "\n", false));

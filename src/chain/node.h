@@ -5,6 +5,9 @@
 //   config/genesis.json   the genesis document (genesis.h)
 //   config/node.json      {"validator": "gonka1…"} the proposer credited with fees
 //   keys/<name>.json      {"name", "address", "public_key_hex", "private_key_hex"} (mode 0600; devnet only)
+//   sim-pki/              with allow_simulated_tee and no sim_pki_dir: the devnet's development PKI
+//                         (attest/sim_pki.h layout, mode 0700, private keys 0600), which the devnet's
+//                         simulated nodes read to sign their evidence
 //   data/chain.db         the SQLite store (block_store.h)
 //
 // Blocks: every block_interval_ms the producer takes up to max_block_txs transactions from the mempool
@@ -14,6 +17,8 @@
 //
 // REST (all JSON; errors as {"code", "codespace", "error"} with 400/404/422/503):
 //   GET  /status /params /supply /participants /collateral
+// Records are the state protobufs in JSON with proto field names (uint64 as decimal strings, enums by
+// name); every bytes field is lowercase hex except `bundle` and `collateral` (documents, base64).
 //   GET  /accounts/{address} /earnings/{address}
 //   GET  /releases /releases/{id}
 //   GET  /attestations[?model=M][?node=N]
@@ -59,10 +64,26 @@ struct InitOptions {
   std::vector<std::string> demo_accounts = {"alice", "bob"};
   std::vector<std::string> hosts = {"host"};
   std::vector<std::pair<std::string, uint64_t>> model_prices = {{"smollm2-135m-instruct", 1}};
+  // With allow_simulated_tee only: the development PKI whose roots and collateral genesis trusts. Empty =
+  // generate a new one into DIR/sim-pki; otherwise an existing PKI directory (`cmln attest sim pki`, or
+  // another devnet's DIR/sim-pki), reused as is and not copied.
+  std::string sim_pki_dir;
+  int sim_pki_rsa_bits = 4096;  // ARK/ASK size of a generated PKI (AMD's is 4096; tests may use 2048)
+  // The genesis sim-tdx / sim-snp collateral is issued one day before genesis_time and stays valid
+  // this long after genesis_time.
+  int64_t sim_collateral_validity = 365 * 86400;
 };
 
 // Creates the home directory: keys for authority, validator, demo accounts and hosts (participants with
-// weight 100), and a genesis that funds them. kAlreadyExists if DIR/config/genesis.json exists.
+// weight 100), and a genesis that funds them. With allow_simulated_tee, genesis also carries
+// "tee_trust": {"sim": {"tdx_roots_pem", "snp_arks_pem": {product: PEM}}} of the development PKI and one
+// collateral record per simulated platform (sim-tdx "tdx_collateral_v3" keyed by FMSPC, sim-snp
+// "snp_chain" keyed by product), each verified against those roots at genesis_time before it is written,
+// and params.allow_simulated_tee = true. Release registration stays a governance tx.
+// Errors: kAlreadyExists if DIR/config/genesis.json exists (or DIR/sim-pki is not empty);
+// kInvalidArgument for sim_pki_dir without allow_simulated_tee or for a key name (demo account, host) that
+// is not 1..64 of [a-z0-9_-] or is repeated; the PKI loader's codes for a bad
+// sim_pki_dir; kIoError for files. On failure DIR may hold partial key files but no genesis.
 Status InitHome(const std::string& home, const InitOptions& options);
 
 // Loads a key file written by InitHome.

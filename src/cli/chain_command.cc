@@ -1,11 +1,13 @@
 // `cmln chain init|start`: the embedded single-node chain (src/chain/node.h).
 //
-//   cmln chain init  --home DIR [--chain-id ID] [--epoch-length N] [--allow-simulated-tee]
-//                    [--genesis-time UNIX] [--model ID=PRICE]...
+//   cmln chain init  --home DIR [--chain-id ID] [--epoch-length N] [--allow-simulated-tee [--sim-pki DIR2]]
+//                    [--genesis-time UNIX] [--model ID=PRICE]... [--host NAME]...
 //   cmln chain start --home DIR [--listen HOST:PORT] [--block-interval-ms N]
 //
-// init prints {"home", "chain_id", "genesis", "keys": {name: address}} and exits 0 (1 if DIR is already
-// initialized). start prints one JSON line {"listening": "HOST:PORT", "height", "app_hash"} once the
+// init prints {"home", "chain_id", "genesis", "keys": {name: address}} (+ "sim_pki": dir with
+// --allow-simulated-tee) and exits 0 (1 if DIR is already initialized). With --allow-simulated-tee the
+// genesis trusts a development PKI: DIR2 if given, else a new one written to DIR/sim-pki (node.h).
+// start prints one JSON line {"listening": "HOST:PORT", "height", "app_hash"} once the
 // REST API is bound, then produces blocks until SIGINT/SIGTERM (exit 0) or a store failure (exit 1).
 #include <atomic>
 #include <chrono>
@@ -31,6 +33,8 @@ struct InitOpts {
   bool allow_sim = false;
   int64_t genesis_time = 0;
   std::vector<std::string> models;
+  std::string sim_pki;
+  std::vector<std::string> hosts;
 } g_init;
 
 struct StartOpts {
@@ -56,6 +60,8 @@ void RunInit() {
   o.epoch_length = g_init.epoch_length;
   o.allow_simulated_tee = g_init.allow_sim;
   o.genesis_time = g_init.genesis_time;
+  o.sim_pki_dir = g_init.sim_pki;
+  if (!g_init.hosts.empty()) o.hosts = g_init.hosts;
   if (!g_init.models.empty()) {
     o.model_prices.clear();
     for (const auto& m : g_init.models) {
@@ -76,12 +82,12 @@ void RunInit() {
     auto j = nlohmann::json::parse(in, nullptr, false);
     if (j.is_object()) keys[j.value("name", "")] = j.value("address", "");
   }
-  std::cout << nlohmann::json{{"home", g_init.home},
-                              {"chain_id", o.chain_id},
-                              {"genesis", g_init.home + "/config/genesis.json"},
-                              {"keys", keys}}
-                   .dump()
-            << "\n";
+  nlohmann::json out = {{"home", g_init.home},
+                        {"chain_id", o.chain_id},
+                        {"genesis", g_init.home + "/config/genesis.json"},
+                        {"keys", keys}};
+  if (o.allow_simulated_tee) out["sim_pki"] = o.sim_pki_dir.empty() ? g_init.home + "/sim-pki" : o.sim_pki_dir;
+  std::cout << out.dump() << "\n";
 }
 
 void RunStart() {
@@ -135,8 +141,10 @@ void RegisterChain(CLI::App& app) {
   init->add_option("--chain-id", g_init.chain_id, "Chain id");
   init->add_option("--epoch-length", g_init.epoch_length, "Blocks per epoch");
   init->add_flag("--allow-simulated-tee", g_init.allow_sim, "Accept sim-tdx/sim-snp evidence (devnets only)");
+  init->add_option("--sim-pki", g_init.sim_pki, "Reuse this development PKI (default: a new one in HOME/sim-pki)");
   init->add_option("--genesis-time", g_init.genesis_time, "Genesis time (unix seconds; default now)");
   init->add_option("--model", g_init.models, "Model price ID=NGONKA_PER_TOKEN (repeatable)");
+  init->add_option("--host", g_init.hosts, "Host participant key name, weight 100 (repeatable; default host)");
   init->callback(RunInit);
   auto* start = cmd->add_subcommand("start", "Produce blocks and serve the REST API");
   start->add_option("--home", g_start.home, "Home directory")->required();
