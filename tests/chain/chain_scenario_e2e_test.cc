@@ -1,182 +1,347 @@
-// The scripted scenario through the REST API with `cmln tx` / `cmln query` processes: fund a user,
-// submit collateral, register a release and a simulated node, create an escrow, settle two TEE-signed
-// usage batches, cross the epoch boundary and the grace window; balances, refund, host payout and
-// subsidy are checked against numbers computed by hand.
+// The must-show scenario (issue 5) against a REAL `cmln chain start` process, with the production
+// attestation verifier (AttestLibraryVerifier over attest::VerifyBundle) and no test-only code in the node:
 //
-// The node runs in this process (chain::Node, the same code `cmln chain start` runs) because bundle
-// verification in `cmln chain start` waits for the attest library's bundle entry point; here the
-// TestOnlyJsonBundleVerifier stands in (see test_only_verifier.h). Everything else is the real path:
-// HTTP on loopback, the cmln binary signing and broadcasting, SQLite, the block producer.
+//   `cmln chain init --allow-simulated-tee` writes a genesis trusting a development PKI it saves under
+//   HOME/sim-pki; the test then, through `cmln tx` / `cmln query` processes and the REST API:
+//   funds a fresh user, registers a sim-tdx release (governance), builds a simulated node's bundle with
+//   attest::BuildSimBundle from HOME/sim-pki bound to {chain id, current epoch + nonce read from REST, the
+//   host account, node id}, registers it (signed by the host key), creates an escrow, settles two usage
+//   batches signed by the node's Ed25519 key, crosses the epoch boundary, serves again in epoch 1 (so the
+//   TEE reward multiplier applies) and crosses it again; balances, refunds, host payouts and subsidies
+//   are asserted against numbers computed by hand below.
+// Then the same bundle is refused by a chain initialized without --allow-simulated-tee
+// (simulated_not_allowed, A15) with no attestation recorded.
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <thread>
 
-#include "chain/chain_harness.h"
+#include "attest/bundle.h"
+#include "attest/sim_pki.h"
 #include "chain/node.h"
 #include "chain/rest_client.h"
+#include "chain/usage_batch.h"
+#include "seal/account_key.h"
+#include "seal/crypto.h"
+#include "seal/ohttp.h"
 #include "testing/test_util.h"
 
-namespace cmln::chain::testing {
+namespace cmln::chain {
 namespace {
 
 namespace fs = std::filesystem;
 constexpr const char* kDevModel = "smollm2-135m-instruct";
+constexpr const char* kNodeId = "node-1";
+constexpr uint64_t kEpochLength = 100;
+constexpr uint64_t kGrace = 10;  // default settlement_grace_blocks
 
-std::string Addr(const std::string& home, const std::string& name) {
-  auto j = nlohmann::json::parse(std::ifstream(home + "/keys/" + name + ".json"));
-  return j["address"];
-}
+std::string Bin() { return std::string(CMLN_BINARY_DIR) + "/cmln"; }
+
+// A `cmln chain start` child process; SIGTERM + wait on destruction so a failed assertion leaks nothing.
+class ChainProcess {
+ public:
+  ChainProcess(const std::string& home, const std::string& log) {
+    pid_ = fork();
+    if (pid_ == 0) {
+      int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      dup2(fd, 1);
+      dup2(fd, 2);
+      const std::string bin = Bin();
+      execl(bin.c_str(), bin.c_str(), "chain", "start", "--home", home.c_str(), "--listen", "127.0.0.1:0",
+            "--block-interval-ms", "100", static_cast<char*>(nullptr));
+      _exit(127);
+    }
+    for (int i = 0; i < 1000 && url_.empty(); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      std::ifstream in(log);
+      std::string line;
+      while (std::getline(in, line)) {
+        auto j = nlohmann::json::parse(line, nullptr, false);
+        if (j.is_object() && j.contains("listening") && j["listening"].is_string()) {
+          url_ = "http://" + j["listening"].get<std::string>();
+        }
+      }
+    }
+  }
+  ~ChainProcess() {
+    if (pid_ > 0) {
+      kill(pid_, SIGTERM);
+      int st = 0;
+      waitpid(pid_, &st, 0);
+    }
+  }
+  const std::string& url() const { return url_; }
+
+ private:
+  pid_t pid_ = -1;
+  std::string url_;
+};
 
 nlohmann::json Cmln(const std::string& args, int want_exit = 0) {
-  auto r = cmln::testing::RunProcess(std::string(CMLN_BINARY_DIR) + "/cmln " + args);
+  auto r = cmln::testing::RunProcess(Bin() + " " + args);
   EXPECT_EQ(r.exit_code, want_exit) << args << "\n" << r.out;
   auto j = nlohmann::json::parse(r.out, nullptr, false);
   EXPECT_FALSE(j.is_discarded()) << r.out;
   return j;
 }
 
-uint64_t U(const nlohmann::json& j, const char* f) { return std::stoull(j[f].get<std::string>()); }
+uint64_t U(const nlohmann::json& j, const char* f) { return std::stoull(j.at(f).get<std::string>()); }
 
 void WriteFile(const std::string& path, const std::string& data) {
   std::ofstream out(path, std::ios::binary);
   out << data;
 }
 
-TEST(ChainScenario, FundEscrowSettleTwoBatchesCrossEpochByHand) {
+std::string AddressOf(const std::string& home, const std::string& name) {
+  return nlohmann::json::parse(std::ifstream(home + "/keys/" + name + ".json"))["address"];
+}
+
+// Waits until the chain's height is at least `h` (blocks every 100 ms).
+void WaitHeight(const RestClient& rest, uint64_t h) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto s = rest.Get("/status");
+    if (s.ok() && (*s)["height"].get<uint64_t>() >= h) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  FAIL() << "height " << h << " not reached";
+}
+
+TEST(ChainScenario, SimulatedNodeThroughRealVerifierSettlesTwoBatchesAcrossEpochsByHand) {
   const std::string home = ::testing::TempDir() + "/chain_scenario_home";
   fs::remove_all(home);
-  InitOptions io;
-  io.epoch_length = 60;
-  io.allow_simulated_tee = true;
-  io.demo_accounts = {"alice"};
-  io.hosts = {"host", "host2"};
-  io.model_prices = {{kDevModel, 1}};
-  ASSERT_TRUE(InitHome(home, io).ok());
-  TestOnlyJsonBundleVerifier verifier;
-  NodeOptions no;
-  no.home = home;
-  no.port = 0;
-  no.block_interval_ms = 100;
-  auto node = Node::Open(no, &verifier);
-  ASSERT_TRUE(node.ok()) << node.error().ToString();
-  std::thread runner([&] { (void)(*node)->Run(); });
-  while ((*node)->port() == 0) std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  const std::string url = "http://127.0.0.1:" + std::to_string((*node)->port());
-  const std::string n = " --node " + url;
+  auto init = Cmln("chain init --home " + home + " --allow-simulated-tee --epoch-length " + std::to_string(kEpochLength) +
+                   " --model " + kDevModel + "=1 --host host --host host2");
+  ASSERT_EQ(init["sim_pki"], home + "/sim-pki");
+  // The PKI's private keys are readable by the owner only (the devnet's node processes sign with them).
+  EXPECT_EQ(fs::status(home + "/sim-pki").permissions() & fs::perms::all, fs::perms::owner_all);
+  EXPECT_EQ(fs::status(home + "/sim-pki/tdx/pck.key").permissions() & fs::perms::all,
+            fs::perms::owner_read | fs::perms::owner_write);
+
+  ChainProcess chain(home, home + "/chain.log");
+  ASSERT_FALSE(chain.url().empty()) << "cmln chain start did not announce its address";
+  const RestClient rest(chain.url());
+  const std::string n = " --node " + chain.url();
   auto key = [&](const std::string& name) { return " --key " + home + "/keys/" + name + ".json"; };
+  const std::string alice = AddressOf(home, "alice"), host = AddressOf(home, "host");
+  const std::string host2 = AddressOf(home, "host2");
 
-  const std::string alice = Addr(home, "alice"), host = Addr(home, "host"), host2 = Addr(home, "host2");
-  auto dave_key = KeyFor("dave");
-  const std::string dave = AddrOf(dave_key);
-  {
-    nlohmann::json dk = {{"name", "dave"}, {"address", dave}, {"private_key_hex", HexEncode(dave_key.scalar())}};
-    WriteFile(home + "/keys/dave.json", dk.dump());
-  }
+  // The genesis as written: simulated TEE allowed, sim-tdx and sim-snp collateral on chain.
+  auto params = *rest.Get("/params");
+  EXPECT_EQ(params["allow_simulated_tee"], true);
+  ASSERT_EQ(params["model_prices"].size(), 1u);
+  EXPECT_EQ(params["model_prices"][0]["model_id"], kDevModel);
+  EXPECT_EQ(U(params["model_prices"][0], "price_per_token"), 1u);
+  auto collateral = *rest.Get("/collateral");
+  ASSERT_EQ(collateral.size(), 2u);
+  EXPECT_EQ(collateral[0]["platform"], "sim-snp");
+  EXPECT_EQ(collateral[1]["platform"], "sim-tdx");
 
-  // 1. Fund a fresh user.
+  // 1. Fund a fresh user (dave) from alice.
+  const seal::AccountPrivateKey dave_key = seal::AccountPrivateKey::Generate();
+  const std::string dave = seal::AccountAddressToString(seal::AccountAddressFromPublicKey(dave_key.public_key()));
+  WriteFile(home + "/keys/dave.json", nlohmann::json{{"private_key_hex", HexEncode(dave_key.scalar())}}.dump());
   auto sent = Cmln("tx send" + n + key("alice") + " --to " + dave + " --amount 1000000");
   EXPECT_EQ(sent["code"], 0);
-  EXPECT_EQ(U(Cmln("query account " + dave + n), "balance"), 1'000'000u);
+  EXPECT_EQ(U(*rest.Get("/accounts/" + dave), "balance"), 1'000'000u);
+  EXPECT_EQ((*rest.Get("/accounts/" + dave))["public_key"], "");  // not set before dave signs
 
-  // 2. Collateral (anyone), a release (governance) and a simulated node (host).
-  nlohmann::json coll = {{"kind", "tcb_info"}, {"id", "00906ED50000"}, {"issue_time", 0}, {"next_update", 4'000'000'000LL}};
-  WriteFile(home + "/coll.json", coll.dump());
-  EXPECT_EQ(Cmln("tx submit-collateral" + n + key("alice") + " --platform sim-tdx --file " + home + "/coll.json")["code"], 0);
-  const Bytes mrtd(48, 0xA1), digest(32, 0x5D);
-  nlohmann::json release = {{"release_id", "rel-1"},
-                            {"platform", "sim-tdx"},
-                            {"measurements", {{{"name", "MRTD"}, {"value", Base64Encode(mrtd)}}}},
-                            {"model_id", kDevModel},
-                            {"model_digest", Base64Encode(digest)},
-                            {"engine", "builtin"},
+  // 2. Governance registers the release: the measurements the simulated node reports.
+  attest::SimTdxQuoteSpec measured;
+  measured.mr_td.fill(0xA1);
+  for (size_t i = 0; i < 4; ++i) measured.rtmr[i].fill(static_cast<uint8_t>(0xB0 + i));
+  const Bytes digest(32, 0x5D);
+  nlohmann::json ms = nlohmann::json::array();
+  ms.push_back({{"name", "MRTD"}, {"value", Base64Encode(measured.mr_td)}});
+  for (size_t i = 0; i < 4; ++i) ms.push_back({{"name", "RTMR" + std::to_string(i)}, {"value", Base64Encode(measured.rtmr[i])}});
+  nlohmann::json release = {{"release_id", "rel-1"},        {"platform", "sim-tdx"},
+                            {"measurements", ms},           {"model_id", kDevModel},
+                            {"model_digest", Base64Encode(digest)}, {"engine", "builtin"},
                             {"min_tcb", "UpToDate"}};
   WriteFile(home + "/release.json", release.dump());
   EXPECT_EQ(Cmln("tx register-release" + n + key("authority") + " --release " + home + "/release.json")["code"], 0);
-  // A non-authority is refused with a stable code (exit 1).
   EXPECT_EQ(Cmln("tx register-release" + n + key("alice") + " --release " + home + "/release.json", 1)["codespace"],
             "unauthorized");
 
-  auto status = Cmln("query status" + n);
-  auto tee_key = *seal::Ed25519PrivateKey::FromSeed(Bytes(32, 0x77));
-  nlohmann::json bundle = {{"platform", "sim-tdx"},
-                           {"simulated", true},
-                           {"debug", false},
-                           {"tcb_status", "UpToDate"},
-                           {"measurements", {{"MRTD", HexEncode(mrtd)}}},
-                           {"binding",
-                            {{"chain_id", status["chain_id"]}, {"epoch", status["epoch"]}, {"epoch_nonce", status["epoch_nonce"]},
-                             {"participant", host}, {"node_id", "node-1"}}},
-                           {"sign_pk", HexEncode(tee_key.public_key())},
-                           {"ohttp_key_config", "0001"},
-                           {"model_id", kDevModel},
-                           {"model_digest", HexEncode(digest)},
-                           {"release_id", "rel-1"}};
-  WriteFile(home + "/bundle.json", bundle.dump());
-  auto att = Cmln("tx submit-attestation" + n + key("host") + " --node-id node-1 --model " + kDevModel +
+  // 3. The simulated node's bundle, built from HOME/sim-pki and bound to what the chain says now.
+  auto pki = attest::LoadSimPki(home + "/sim-pki");
+  ASSERT_TRUE(pki.ok()) << pki.error().ToString();
+  auto status = *rest.Get("/status");
+  auto epoch = *rest.Get("/epochs/current");
+  EXPECT_EQ(epoch["nonce"], status["epoch_nonce"]);
+  EXPECT_EQ(U(epoch, "number"), 0u);
+  EXPECT_EQ(U(epoch, "start_height"), 1u);
+  const auto tee_key = *seal::Ed25519PrivateKey::FromSeed(Bytes(32, 0x77));
+  attest::SimBundleSpec spec;
+  spec.binding = attest::BundleBinding{status["chain_id"], U(epoch, "number"), *HexDecode(epoch["nonce"].get<std::string>()),
+                                       host, kNodeId};
+  seal::ohttp::KeyConfig kc;
+  kc.key_id = 1;
+  kc.kem_id = 0x0020;
+  kc.public_key = Bytes(32, 0x09);
+  kc.algorithms = {{0x0001, 0x0001}};
+  spec.ohttp_key_config = *seal::ohttp::EncodeKeyConfig(kc);
+  spec.sign_pk = ToBytes(tee_key.public_key());
+  spec.model_id = kDevModel;
+  spec.model_digest = digest;
+  spec.release_id = "rel-1";
+  spec.tdx = measured;
+  auto built = attest::BuildSimBundle(*pki, spec);
+  ASSERT_TRUE(built.ok()) << built.error().ToString();
+  const std::string bundle = *attest::SerializeBundle(*built);
+  WriteFile(home + "/bundle.json", bundle);
+  auto att = Cmln("tx submit-attestation" + n + key("host") + " --node-id " + kNodeId + " --model " + kDevModel +
                   " --endpoint https://127.0.0.1:9443 --bundle " + home + "/bundle.json");
   ASSERT_EQ(att["code"], 0) << att.dump();
-  auto by_model = Cmln(std::string("query attestations --model ") + kDevModel + n);
+  auto by_model = *rest.Get(std::string("/attestations?model=") + kDevModel);
   ASSERT_EQ(by_model.size(), 1u);
-  EXPECT_EQ(by_model[0]["status"], "ATTESTATION_STATUS_VERIFIED");
-  EXPECT_EQ(Cmln("query attestations --node-id node-1" + n)["participant"], host);
+  const auto& rec = by_model[0];
+  EXPECT_EQ(rec["status"], "ATTESTATION_STATUS_VERIFIED");
+  EXPECT_EQ(rec["node_id"], kNodeId);
+  EXPECT_EQ(rec["participant"], host);
+  EXPECT_EQ(rec["endpoint"], "https://127.0.0.1:9443");
+  EXPECT_EQ(rec["platform"], "sim-tdx");
+  EXPECT_EQ(rec["simulated"], true);
+  EXPECT_EQ(rec["release_id"], "rel-1");
+  EXPECT_EQ(rec["sign_public_key"], HexEncode(tee_key.public_key()));
+  EXPECT_EQ(rec["ohttp_key_config"], HexEncode(spec.ohttp_key_config));
+  EXPECT_EQ(rec["bundle"], Base64Encode(AsBytes(bundle)));
+  EXPECT_EQ(rec["bundle_hash"], HexEncode(seal::Sha256(AsBytes(bundle))));
+  EXPECT_EQ(Cmln(std::string("query attestations --node-id ") + kNodeId + n)["participant"], host);
 
-  // 3. An escrow of 100,000 ngonka by dave.
+  // 4. dave locks 100,000 ngonka; his key is now on chain and the escrow names its hash.
   EXPECT_EQ(Cmln("tx create-escrow" + n + " --key " + home + "/keys/dave.json --amount 100000 --model " + kDevModel)["code"], 0);
-  auto escrows = Cmln("query escrows --creator " + dave + n);
+  EXPECT_EQ((*rest.Get("/accounts/" + dave))["public_key"], HexEncode(dave_key.public_key()));
+  auto escrows = *rest.Get("/escrows?creator=" + dave);
   ASSERT_EQ(escrows.size(), 1u);
-  const uint64_t escrow_id = U(escrows[0], "id");
+  const uint64_t escrow1 = U(escrows[0], "id");
+  auto esc = *rest.Get("/escrows/" + std::to_string(escrow1));
+  EXPECT_EQ(esc["creator"], dave);
+  EXPECT_EQ(esc["model_id"], kDevModel);
+  EXPECT_EQ(esc["status"], "ESCROW_STATUS_OPEN");
+  EXPECT_EQ(U(esc, "remaining"), 100'000u);
+  EXPECT_EQ(esc["creator_key_hash"], HexEncode(seal::Sha256(dave_key.public_key())));
 
-  // 4. Two TEE-signed batches (30,000 and 20,000), relayed by the host through the CLI.
-  auto settle = [&](uint64_t seq, uint64_t cost, int want_exit) {
-    UsageEntry e = ChainHarness::Entry(escrow_id, dave_key, cost / 2, cost / 2, cost);
-    Bytes batch = ChainHarness::BatchBytes("node-1", seq, {e}, status["chain_id"]);
-    WriteFile(home + "/batch.bin", std::string(batch.begin(), batch.end()));
-    auto sig = *SignUsageBatch(tee_key, batch);
+  // 5. Two batches signed by the node's Ed25519 key, relayed by the host through the CLI.
+  auto settle = [&](uint64_t escrow, uint64_t seq, uint64_t cost, uint64_t requests, int want_exit) {
+    UsageEntry e;
+    e.escrow_id = escrow;
+    e.requester_key_hash = seal::Sha256(dave_key.public_key());
+    e.requests = requests;
+    e.prompt_tokens = cost / 2;
+    e.completion_tokens = cost - cost / 2;
+    e.cost = cost;
+    auto batch = EncodeUsageBatch(UsageBatch{status["chain_id"], kNodeId, seq, {e}});
+    EXPECT_TRUE(batch.ok());
+    WriteFile(home + "/batch.bin", std::string(AsChars(*batch)));
+    auto sig = *SignUsageBatch(tee_key, *batch);
     return Cmln("tx settle-usage" + n + key("host") + " --batch " + home + "/batch.bin --signature-hex " + HexEncode(sig),
                 want_exit);
   };
-  EXPECT_EQ(settle(1, 30'000, 0)["code"], 0);
-  EXPECT_EQ(settle(2, 20'000, 0)["code"], 0);
-  auto replay = settle(2, 20'000, 1);  // C3 through the CLI: a stable code
-  EXPECT_EQ(replay["codespace"], "replay");
-  auto esc = Cmln("query escrow " + std::to_string(escrow_id) + n);
-  EXPECT_EQ(U(esc, "remaining"), 50'000u);
-  EXPECT_EQ(U(Cmln("query earnings " + host + n), "pending"), 50'000u);
+  auto s1 = settle(escrow1, 1, 30'000, 2, 0);
+  auto s2 = settle(escrow1, 2, 20'000, 1, 0);
+  EXPECT_EQ(s1["code"], 0);
+  EXPECT_EQ(s2["code"], 0);
+  EXPECT_EQ(settle(escrow1, 2, 20'000, 1, 1)["codespace"], "replay");
+  // Everything above landed in epoch 0 (else the hand computation below would not hold).
+  ASSERT_LT(s2["height"].get<uint64_t>(), kEpochLength) << "epoch 0 ended before the batches settled";
+  EXPECT_EQ(U(*rest.Get("/escrows/" + std::to_string(escrow1)), "remaining"), 50'000u);
+  EXPECT_EQ(U(*rest.Get("/earnings/" + host), "pending"), 50'000u);
 
-  // 5. Cross the epoch boundary (height 60) and the grace window (refund at 60 + 10 + 1 = 71).
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  while (Cmln("query status" + n)["height"].get<uint64_t>() < 72 && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  }
-  esc = Cmln("query escrow " + std::to_string(escrow_id) + n);
-  EXPECT_EQ(esc["status"], "ESCROW_STATUS_REFUNDED");
-  EXPECT_EQ(U(esc, "refunded"), 50'000u);
-  // dave: 1,000,000 - 100,000 + 50,000 refunded.
-  EXPECT_EQ(U(Cmln("query account " + dave + n), "balance"), 950'000u);
-  // Epoch 0 subsidy 10^12 (default initial) split 100:100; the node was attested after height 1, so
-  // no TEE bonus for epoch 0. host: 10^9 genesis + 50,000 payout + 5 x 10^11; host2: 10^9 + 5 x 10^11.
-  auto e0 = Cmln("query epoch 0" + n);
+  // 6. Epoch 0 ends at height 100: escrow 1 closes (refund at 100 + 10 + 1), the host is paid 50,000,
+  // the subsidy 10^12 is split 100:100 with no TEE bonus (the node was attested after height 1).
+  WaitHeight(rest, kEpochLength + 1);
+  auto e0 = *rest.Get("/epochs/0");
+  EXPECT_EQ(U(e0, "end_height"), kEpochLength);
+  EXPECT_EQ(U(e0, "subsidy_budget"), 1'000'000'000'000u);
   EXPECT_EQ(U(e0, "subsidy_minted"), 1'000'000'000'000u);
   EXPECT_EQ(U(e0, "host_payouts"), 50'000u);
-  // host paid fees 0; its account also sent no value.
-  EXPECT_EQ(U(Cmln("query account " + host + n), "balance"), 1'000'000'000u + 50'000 + 500'000'000'000u);
-  EXPECT_EQ(U(Cmln("query account " + host2 + n), "balance"), 1'000'000'000u + 500'000'000'000u);
-  EXPECT_EQ(U(Cmln("query account " + alice + n), "balance"), 1'000'000'000'000u - 1'000'000);
-  auto supply = Cmln("query supply" + n);
-  EXPECT_EQ(U(supply, "minted"), 1'000'000'000'000u);
-  EXPECT_EQ(U(supply, "total_refunded"), 50'000u);
-  EXPECT_EQ(U(supply, "total_paid_out"), 50'000u);
+  ASSERT_EQ(e0["rewards"].size(), 2u);
+  for (const auto& r : e0["rewards"]) {
+    EXPECT_EQ(U(r, "effective_weight"), 1'000'000u);
+    EXPECT_EQ(U(r, "subsidy"), 500'000'000'000u);
+  }
 
+  // 7. Epoch 1: dave locks 20,000 more; the node serves 3 requests costing 12,345.
+  EXPECT_EQ(Cmln("tx create-escrow" + n + " --key " + home + "/keys/dave.json --amount 20000 --model " + kDevModel)["code"], 0);
+  escrows = *rest.Get("/escrows?creator=" + dave);
+  ASSERT_EQ(escrows.size(), 2u);
+  const uint64_t escrow2 = U(escrows[1], "id");
+  auto s3 = settle(escrow2, 3, 12'345, 3, 0);
+  EXPECT_EQ(s3["code"], 0);
+  ASSERT_LT(s3["height"].get<uint64_t>(), 2 * kEpochLength) << "epoch 1 ended before the batch settled";
+  // The closed escrow 1 is refunded at height 111, exactly once.
+  WaitHeight(rest, kEpochLength + kGrace + 2);
+  esc = *rest.Get("/escrows/" + std::to_string(escrow1));
+  EXPECT_EQ(esc["status"], "ESCROW_STATUS_REFUNDED");
+  EXPECT_EQ(U(esc, "refunded"), 50'000u);
+  EXPECT_EQ(U(esc, "settled"), 50'000u);
+
+  // 8. Epoch 1 ends at height 200; escrow 2 is refunded 20,000 - 12,345 = 7,655 at 211. Budget
+  // 10^12 x 9990 / 10000 = 999,000,000,000. host's node was VERIFIED since epoch 1's first block and
+  // served: effective weight 100 x 11000 = 1,100,000; host2 100 x 10000 = 1,000,000. host gets
+  // floor(999e9 x 1.1e6 / 2.1e6) = 523,285,714,285, host2 floor(999e9 x 1e6 / 2.1e6) = 475,714,285,714;
+  // minted 998,999,999,999 (1 ngonka of dust is not minted).
+  WaitHeight(rest, 2 * kEpochLength + kGrace + 2);
+  auto e1 = *rest.Get("/epochs/1");
+  EXPECT_EQ(U(e1, "subsidy_budget"), 999'000'000'000u);
+  EXPECT_EQ(U(e1, "subsidy_minted"), 998'999'999'999u);
+  EXPECT_EQ(U(e1, "host_payouts"), 12'345u);
+  ASSERT_EQ(e1["rewards"].size(), 2u);
+  for (const auto& r : e1["rewards"]) {
+    const bool is_host = r["address"] == host;
+    EXPECT_EQ(U(r, "effective_weight"), is_host ? 1'100'000u : 1'000'000u);
+    EXPECT_EQ(U(r, "subsidy"), is_host ? 523'285'714'285u : 475'714'285'714u);
+  }
+  esc = *rest.Get("/escrows/" + std::to_string(escrow2));
+  EXPECT_EQ(esc["status"], "ESCROW_STATUS_REFUNDED");
+  EXPECT_EQ(U(esc, "settled"), 12'345u);
+  EXPECT_EQ(U(esc, "refunded"), 7'655u);
+
+  // Final balances (every fee is 0). dave: 1,000,000 - 100,000 - 20,000 + 50,000 + 7,655.
+  EXPECT_EQ(U(*rest.Get("/accounts/" + dave), "balance"), 937'655u);
+  // host: 10^9 genesis + 50,000 + 5 x 10^11 (epoch 0) + 12,345 + 523,285,714,285 (epoch 1).
+  EXPECT_EQ(U(*rest.Get("/accounts/" + host), "balance"), 1'000'000'000u + 50'000u + 500'000'000'000u + 12'345u + 523'285'714'285u);
+  // host2: 10^9 + 5 x 10^11 + 475,714,285,714.
+  EXPECT_EQ(U(*rest.Get("/accounts/" + host2), "balance"), 1'000'000'000u + 500'000'000'000u + 475'714'285'714u);
+  EXPECT_EQ(U(*rest.Get("/accounts/" + alice), "balance"), 1'000'000'000'000u - 1'000'000u);
+  EXPECT_EQ(U(*rest.Get("/earnings/" + host), "pending"), 0u);
+  auto supply = *rest.Get("/supply");
+  EXPECT_EQ(U(supply, "minted"), 1'000'000'000'000u + 998'999'999'999u);
+  EXPECT_EQ(U(supply, "total_settled"), 62'345u);
+  EXPECT_EQ(U(supply, "total_paid_out"), 62'345u);
+  EXPECT_EQ(U(supply, "total_refunded"), 57'655u);
+  EXPECT_EQ(U(supply, "escrowed"), 0u);
   // Tx lookup by hash through the CLI.
   auto looked = Cmln("query tx " + sent["hash"].get<std::string>() + n);
   EXPECT_EQ(looked["code"], 0);
   EXPECT_EQ(looked["events"][0]["type"], "transfer");
 
-  (*node)->Stop();
-  runner.join();
+  // 9. A15 through a real process: the same bundle on a chain initialized without
+  // --allow-simulated-tee is refused with simulated_not_allowed and nothing is recorded.
+  const std::string prod_home = ::testing::TempDir() + "/chain_scenario_prod_home";
+  fs::remove_all(prod_home);
+  auto prod_init = Cmln("chain init --home " + prod_home + " --model " + std::string(kDevModel) + "=1");
+  EXPECT_FALSE(prod_init.contains("sim_pki"));
+  EXPECT_FALSE(fs::exists(prod_home + "/sim-pki"));
+  ChainProcess prod(prod_home, prod_home + "/chain.log");
+  ASSERT_FALSE(prod.url().empty());
+  const RestClient prod_rest(prod.url());
+  EXPECT_EQ((*prod_rest.Get("/params"))["allow_simulated_tee"], false);
+  auto refused = Cmln("tx submit-attestation --node " + prod.url() + " --key " + prod_home + "/keys/host.json --node-id " +
+                          kNodeId + " --model " + kDevModel + " --bundle " + home + "/bundle.json",
+                      1);
+  EXPECT_EQ(refused["codespace"], "simulated_not_allowed") << refused.dump();
+  EXPECT_EQ(refused["code"], static_cast<int>(ErrorCode::kSimulatedNotAllowed));
+  EXPECT_EQ((*prod_rest.Get("/attestations")).size(), 0u);
 }
 
 }  // namespace
-}  // namespace cmln::chain::testing
+}  // namespace cmln::chain
