@@ -1,8 +1,40 @@
 #include "chain/tx.h"
 
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <google/protobuf/unknown_field_set.h>
+
 #include "seal/crypto.h"
 
 namespace cmln::chain {
+
+namespace {
+
+// The path of the first message (depth first) in `m` carrying fields this build does not know, or
+// nullopt. Protobuf keeps such fields and would re-serialize them, so a signer could smuggle bytes the
+// chain never interprets; they are refused instead (one encoding per meaning).
+std::optional<std::string> UnknownFieldPath(const google::protobuf::Message& m, const std::string& path) {
+  const auto* r = m.GetReflection();
+  if (!r->GetUnknownFields(m).empty()) return path;
+  std::vector<const google::protobuf::FieldDescriptor*> fields;
+  r->ListFields(m, &fields);
+  for (const auto* f : fields) {
+    if (f->cpp_type() != google::protobuf::FieldDescriptor::CPPTYPE_MESSAGE) continue;
+    if (f->is_repeated()) {
+      for (int i = 0; i < r->FieldSize(m, f); ++i) {
+        auto p = UnknownFieldPath(r->GetRepeatedMessage(m, f, i), path + "." + f->name() + "[" + std::to_string(i) + "]");
+        if (p) return p;
+      }
+    } else if (auto p = UnknownFieldPath(r->GetMessage(m, f), path + "." + f->name())) {
+      return p;
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace
 
 Result<DecodedTx> DecodeTx(ByteView raw, size_t max_bytes) {
   if (raw.size() > max_bytes) {
@@ -14,6 +46,12 @@ Result<DecodedTx> DecodeTx(ByteView raw, size_t max_bytes) {
     return Error(ErrorCode::kMalformed, "tx: TxRaw does not parse");
   }
   if (!tx.body.ParseFromString(tx.tx_raw.body_bytes())) return Error(ErrorCode::kMalformed, "tx: TxBody does not parse");
+  for (const auto& [message, name] : {std::pair<const google::protobuf::Message*, const char*>{&tx.tx_raw, "TxRaw"},
+                                      {&tx.body, "TxBody"}}) {
+    if (auto path = UnknownFieldPath(*message, name)) {
+      return Error(ErrorCode::kMalformed, "tx: unknown field in " + *path);
+    }
+  }
   if (tx.body.signer_public_key().size() != seal::kAccountPublicKeySize) {
     return Error(ErrorCode::kMalformed, "tx: signer_public_key is " +
                                             std::to_string(tx.body.signer_public_key().size()) + " bytes, want 33");

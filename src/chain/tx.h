@@ -32,7 +32,8 @@ struct DecodedTx {
   std::string signer;  // bech32 address of signer_public_key
 };
 
-// kLengthTooLarge above max_bytes; kMalformed for protobuf that does not parse, a public key that is
+// kLengthTooLarge above max_bytes; kMalformed for protobuf that does not parse or carries a field unknown
+// to this build (anywhere in TxRaw or TxBody, messages included), a public key that is
 // not 33 bytes (kInvalidKey if not a curve point), no or too many messages, an empty message, a long memo.
 Result<DecodedTx> DecodeTx(ByteView raw, size_t max_bytes);
 

@@ -99,6 +99,46 @@ TEST(ChainTx, C9_MalformedProtobufRefused) {
   EXPECT_TX_CODE(h.app->CheckTx(big), ErrorCode::kLengthTooLarge);
 }
 
+// A validly signed tx carrying a field this build does not know (in TxRaw, in TxBody or inside a message)
+// is refused: protobuf would keep the bytes, so the same meaning would have several signed encodings.
+TEST(ChainTx, C9_UnknownProtobufFieldsRefusedEvenWhenSigned) {
+  ChainHarness h;
+  const std::string unknown = std::string("\xF8\x07\x01", 3);  // field 127, varint 1
+  auto sign_body = [&](const std::string& body_bytes) {
+    auto sig = h.alice.SignMessage(SignDocBytes(kChainId, h.Sequence(h.alice), body_bytes));
+    EXPECT_TRUE(sig.ok());
+    pb::TxRaw raw;
+    raw.set_body_bytes(body_bytes);
+    raw.set_signature(sig->data(), sig->size());
+    return raw.SerializeAsString();
+  };
+  pb::TxBody body;
+  *body.add_messages() = ChainHarness::Send(AddrOf(h.alice), AddrOf(h.carol), 10);
+  body.set_sequence(h.Sequence(h.alice));
+  body.set_signer_public_key(h.alice.public_key().data(), h.alice.public_key().size());
+  const std::string clean = sign_body(body.SerializeAsString());
+  EXPECT_TX_CODE(h.app->CheckTx(AsBytes(clean)), ErrorCode::kOk);
+
+  pb::MsgSend send_with_unknown;
+  ASSERT_TRUE(send_with_unknown.ParseFromString(body.messages(0).send().SerializeAsString() + unknown));
+  pb::TxBody inner = body;
+  *inner.mutable_messages(0)->mutable_send() = send_with_unknown;
+  const std::vector<std::string> variants = {
+      clean + unknown,                                // TxRaw
+      sign_body(body.SerializeAsString() + unknown),  // TxBody
+      sign_body(inner.SerializeAsString()),           // inside MsgSend
+  };
+  const StateMap before = h.app->committed_state();
+  for (size_t i = 0; i < variants.size(); ++i) {
+    EXPECT_TX_CODE(h.app->CheckTx(AsBytes(variants[i])), ErrorCode::kMalformed) << "variant " << i;
+    auto results = h.Block({ToBytes(variants[i])});
+    ASSERT_EQ(results.size(), 1u);
+    EXPECT_EQ(results[0].code, ErrorCode::kMalformed) << "variant " << i << ": " << results[0].log;
+  }
+  // Nothing moved and no sequence was consumed (a malformed tx never reaches the ante step).
+  EXPECT_TRUE(h.app->committed_state() == before) << "state changed by refused txs";
+}
+
 TEST(ChainTx, C9_SequenceAheadIsSequenceMismatch) {
   ChainHarness h;
   Bytes tx = h.SignTx(h.alice, {ChainHarness::Send(AddrOf(h.alice), AddrOf(h.carol), 10)}, 0, 5);
