@@ -14,6 +14,7 @@ void RegisterAll(CLI::App& app) {
   RegisterKeys(app);
   RegisterAttest(app);
   RegisterChain(app);
+  RegisterChainAbci(*app.get_subcommand("chain"));
   RegisterTx(app);
   RegisterQuery(app);
 }

@@ -13,6 +13,8 @@ void RegisterAttest(CLI::App& app);
 // Adds `sim` under the `attest` subcommand (src/cli/attest_sim_command.cc).
 void RegisterAttestSim(CLI::App& attest);
 void RegisterChain(CLI::App& app);
+// Adds `abci` under the `chain` subcommand (src/cli/abci_command.cc).
+void RegisterChainAbci(CLI::App& chain);
 void RegisterTx(CLI::App& app);
 void RegisterQuery(CLI::App& app);
 
