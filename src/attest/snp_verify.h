@@ -12,8 +12,11 @@
 //   3. the product (from productName, cross-checked with the report's CPUID family on v3+ reports)
 //      selects the pinned ARK; VCEK/VLEK -> ASK/ASVK -> that ARK verifies (RSA-PSS SHA-384) with every
 //      certificate valid at `now`;
-//   4. when a CRL is given: it is signed by the pinned ARK, valid at `now`, and lists neither the
-//      ASK/ASVK nor the endorsement key certificate;
+//   4. when a CRL is given: it is signed by the pinned ARK, thisUpdate <= `now` and (no nextUpdate or
+//      `now` <= nextUpdate), and the ASK/ASVK's serial is not on it. AMD's ARK CRL lists revoked
+//      ASKs/ASVKs. The VCEK/VLEK is looked up too, but OpenSSL matches a (non-indirect) CRL entry only
+//      for a certificate whose issuer is the CRL's issuer (the ARK), and the VCEK/VLEK is issued by the
+//      ASK/ASVK: a VCEK/VLEK serial on the ARK CRL is not found, so VCEK/VLEK revocation is not checked;
 //   5. the ECDSA P-384 / SHA-384 signature (r, s little-endian) over bytes 0x000..0x29F verifies with
 //      the certificate's public key;
 //   6. REPORTED_TCB equals the TCB in the certificate's SPL extensions, and for a VCEK (unless

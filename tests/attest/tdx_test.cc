@@ -1,7 +1,10 @@
 // Derived negatives on real evidence (case T1 of tests/data/attestation/MANIFEST.json): one byte flipped
 // in each signed region at a named offset, `now` one second past each nextUpdate or before issueDate,
 // another platform's collateral, tampered collateral text, a forged CRL, policy rejections and every
-// truncation. Each asserts the exact error code (THREATS A1-A8, A16).
+// truncation. Each asserts the exact error code (THREATS A1-A8, A16). The per-quote PCK leaf check under the
+// collateral's prepared CA (VerifiedTdxCollateral::pck_issuer) is shown equal to the full chain check on T1
+// and, on the simulated PKI (which, unlike Intel's, can be re-signed), to refuse a revoked PCK, a PCK signed
+// by another key under the cached CA's name and a PCK under a different CA of the same name.
 #include <gtest/gtest.h>
 
 #include <openssl/evp.h>
@@ -9,6 +12,8 @@
 
 #include "attest/ccel.h"
 #include "attest/pck_extensions.h"
+#include "attest/sim_pki.h"
+#include "attest/sim_tdx.h"
 #include "attest/tdx_collateral.h"
 #include "attest/tdx_policy.h"
 #include "attest/tdx_verify.h"
@@ -322,6 +327,149 @@ TEST_F(TdxNegatives, NonZeroTrailingBytesRefusedByDefault) {
   TdxVerifyOptions o = DefaultTdxVerifyOptions();
   o.trailing = TrailingBytesPolicy::kIgnore;
   EXPECT_TRUE(VerifyTdxQuote(q, collateral_, roots_, now_, o).ok());
+}
+
+TEST_F(TdxNegatives, PreparedPckCaGivesTheFullChainResult) {
+  auto vc = VerifyTdxCollateral(collateral_, roots_, now_);
+  ASSERT_TRUE(vc.ok()) << vc.error().ToString();
+  ASSERT_NE(vc->pck_issuer, nullptr);  // Intel's PCK Platform CA and PCK CRL are what the fast check models
+  auto fast = VerifyTdxQuote(quote_, *vc, roots_, now_);
+  ASSERT_TRUE(fast.ok()) << fast.error().ToString();
+  VerifiedTdxCollateral full_only = *vc;
+  full_only.pck_issuer = nullptr;
+  auto full = VerifyTdxQuote(quote_, full_only, roots_, now_);
+  ASSERT_TRUE(full.ok()) << full.error().ToString();
+  EXPECT_EQ(fast->checks, full->checks);
+  EXPECT_EQ(fast->tcb_status, full->tcb_status);
+  EXPECT_EQ(fast->pck.fmspc, full->pck.fmspc);
+  EXPECT_EQ(fast->pck.ppid, full->pck.ppid);
+  EXPECT_EQ(fast->pck.sgx_tcb_components, full->pck.sgx_tcb_components);
+  EXPECT_EQ(fast->pck.pcesvn, full->pck.pcesvn);
+  EXPECT_EQ(fast->pck.cpusvn, full->pck.cpusvn);
+  // The fast check keeps the windows: past the PCK CRL's nextUpdate it declines and the full path says why.
+  EXPECT_EQ(VerifyTdxQuote(quote_, *vc, roots_, collateral_.pck_crl.NextUpdate()).error().code(), ErrorCode::kCrlExpired);
+  // A QE report flip is still caught with the fast check's PCK key.
+  Bytes q = quote_;
+  q.at(parsed_.qe_report_offset + 100) ^= 0x01;
+  EXPECT_EQ(VerifyTdxQuote(q, *vc, roots_, now_).error().code(), ErrorCode::kQeReportBadSignature);
+}
+
+// --- the prepared PCK CA on the simulated PKI ----------------------------------------------------------------
+
+constexpr int64_t kSimCreated = 1750000000;
+constexpr int64_t kSimNow = kSimCreated + 3600;
+
+class TdxPreparedPck : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    SimPkiOptions o;
+    o.now = kSimCreated;
+    o.rsa_bits = 2048;
+    o.seed_for_testing = Bytes(32, 0x7d);
+    auto pki = GenerateSimPki(o);
+    ASSERT_TRUE(pki.ok()) << pki.error().ToString();
+    pki_ = new SimPki(*pki);
+  }
+  static void TearDownTestSuite() {
+    delete pki_;
+    pki_ = nullptr;
+  }
+
+  static Result<VerifiedTdxCollateral> Collateral(const std::vector<Bytes>& revoked_pck_serials) {
+    SimCollateralOptions c;
+    c.issue_time = kSimCreated;
+    c.validity = 30 * kSimDay;
+    c.revoked_pck_serials = revoked_pck_serials;
+    CMLN_ASSIGN_OR_RETURN(std::string json, BuildSimTdxCollateral(*pki_, c));
+    CMLN_ASSIGN_OR_RETURN(TdxCollateral parsed, ParseTdxCollateral(json));
+    return VerifyTdxCollateral(parsed, {pki_->intel_root}, kSimNow);
+  }
+
+  // `cert` with its public key replaced by `subject_key`'s (when given) and re-signed by `signer`.
+  static Certificate Resigned(const Certificate& cert, const PrivateKey& signer, const PrivateKey* subject_key = nullptr) {
+    X509* x = X509_dup(cert.get());
+    if (subject_key != nullptr) {
+      EXPECT_EQ(X509_set_pubkey(x, subject_key->get()), 1);
+    }
+    EXPECT_GT(X509_sign(x, signer.get(), EVP_sha256()), 0);
+    return Certificate(x);
+  }
+
+  static ErrorCode CodeOf(const Result<VerifiedTdxReport>& r) { return r.ok() ? ErrorCode::kOk : r.error().code(); }
+
+  static SimPki* pki_;
+};
+SimPki* TdxPreparedPck::pki_ = nullptr;
+
+TEST_F(TdxPreparedPck, SimulatedQuoteAcceptedWithAndWithoutThePreparedCa) {
+  auto vc = Collateral({});
+  ASSERT_TRUE(vc.ok()) << vc.error().ToString();
+  ASSERT_NE(vc->pck_issuer, nullptr);
+  auto quote = GenerateSimTdxQuote(*pki_, SimTdxQuoteSpec{});
+  ASSERT_TRUE(quote.ok());
+  auto fast = VerifyTdxQuote(*quote, *vc, {pki_->intel_root}, kSimNow);
+  ASSERT_TRUE(fast.ok()) << fast.error().ToString();
+  VerifiedTdxCollateral full_only = *vc;
+  full_only.pck_issuer = nullptr;
+  auto full = VerifyTdxQuote(*quote, full_only, {pki_->intel_root}, kSimNow);
+  ASSERT_TRUE(full.ok()) << full.error().ToString();
+  EXPECT_EQ(fast->checks, full->checks);
+  EXPECT_EQ(fast->pck.ppid, pki_->tdx.ppid);
+  EXPECT_EQ(fast->tcb_status, full->tcb_status);
+}
+
+TEST_F(TdxPreparedPck, A3_RevokedPckIsRefusedWithThePreparedCa) {
+  auto vc = Collateral({Bytes{0x01}, pki_->pck.SerialNumber()});
+  ASSERT_TRUE(vc.ok()) << vc.error().ToString();
+  ASSERT_NE(vc->pck_issuer, nullptr);
+  auto quote = GenerateSimTdxQuote(*pki_, SimTdxQuoteSpec{});
+  ASSERT_TRUE(quote.ok());
+  auto r = VerifyTdxQuote(*quote, *vc, {pki_->intel_root}, kSimNow);
+  EXPECT_EQ(CodeOf(r), ErrorCode::kCertRevoked) << (r.ok() ? "" : r.error().message());
+  // And the one-call form agrees.
+  auto parsed = ParseTdxCollateral(*BuildSimTdxCollateral(
+      *pki_, SimCollateralOptions{kSimCreated, 30 * kSimDay, {pki_->pck.SerialNumber()}, {}}));
+  ASSERT_TRUE(parsed.ok());
+  EXPECT_EQ(CodeOf(VerifyTdxQuote(*quote, *parsed, {pki_->intel_root}, kSimNow)), ErrorCode::kCertRevoked);
+}
+
+TEST_F(TdxPreparedPck, A2_PckSignedByAnotherKeyUnderTheCachedCaIsRefused) {
+  // The quote carries the cached CA and root text after the leaf, so the fast check runs on the leaf; its
+  // name and authority key id are the cached CA's, but another key signed it.
+  auto vc = Collateral({});
+  ASSERT_TRUE(vc.ok());
+  ASSERT_NE(vc->pck_issuer, nullptr);
+  auto other = PrivateKey::GenerateEc("P-256");
+  ASSERT_TRUE(other.ok());
+  SimPki forged = *pki_;
+  forged.pck = Resigned(pki_->pck, *other);
+  auto quote = GenerateSimTdxQuote(forged, SimTdxQuoteSpec{});
+  ASSERT_TRUE(quote.ok());
+  auto parsed = ParseTdxQuote(*quote);
+  ASSERT_TRUE(parsed.ok());
+  ASSERT_NE(parsed->pck_chain_pem.find(vc->pck_crl_issuer_chain_pem), std::string::npos);
+  auto r = VerifyTdxQuote(*quote, *vc, {pki_->intel_root}, kSimNow);
+  EXPECT_EQ(CodeOf(r), ErrorCode::kChainUntrusted) << (r.ok() ? "" : r.error().message());
+}
+
+TEST_F(TdxPreparedPck, A2_PckUnderAnotherCaOfTheSameNameIsVerifiedInFull) {
+  // A second PCK CA with the cached CA's name and key id, validly signed by the root, and the PCK re-issued
+  // under it: the cached CA and its CRL must not be taken for it. The PCK CRL (signed by the cached CA) does
+  // not verify under the other CA's key, so the full check refuses the chain.
+  auto vc = Collateral({});
+  ASSERT_TRUE(vc.ok());
+  ASSERT_NE(vc->pck_issuer, nullptr);
+  auto other_ca_key = PrivateKey::GenerateEc("P-256");
+  ASSERT_TRUE(other_ca_key.ok());
+  SimPki other = *pki_;
+  other.pck_ca = Resigned(pki_->pck_ca, pki_->intel_root_key, &*other_ca_key);
+  other.pck_ca_key = *other_ca_key;
+  other.pck = Resigned(pki_->pck, *other_ca_key);
+  ASSERT_TRUE(VerifyChain({other.pck, other.pck_ca}, {pki_->intel_root}, kSimNow, {}).ok());
+  auto quote = GenerateSimTdxQuote(other, SimTdxQuoteSpec{});
+  ASSERT_TRUE(quote.ok());
+  auto r = VerifyTdxQuote(*quote, *vc, {pki_->intel_root}, kSimNow);
+  EXPECT_EQ(CodeOf(r), ErrorCode::kCrlBadSignature) << (r.ok() ? "" : r.error().message());
 }
 
 TEST(PckExtensions, T1LeafExtension) {
