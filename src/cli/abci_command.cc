@@ -7,14 +7,22 @@
 // SIGTERM (exit 0). Exit 1 if the store or the socket cannot be opened, 2 for usage errors.
 // Test-only: CMLN_ABCI_CRASH_BEFORE_COMMIT_AT_HEIGHT=N makes the process _exit(86) when Commit arrives for
 // block N, after FinalizeBlock and before anything of the block is written.
+//
+//   cmln chain rest --comet http://127.0.0.1:26657 [--listen 127.0.0.1:1317]
+//
+// The embedded node's REST API in front of a CometBFT node (abci/rest_proxy.h), so `cmln tx` and
+// `cmln query --node URL` work unchanged against a CometBFT network. Prints {"listening", "comet"} once bound.
+#include <chrono>
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 
 #include "abci/abci_app.h"
+#include "abci/rest_proxy.h"
 #include "abci/server.h"
 #include "chain/attestation_verifier.h"
 #include "cli/commands.h"
@@ -28,10 +36,48 @@ struct AbciOpts {
   std::string listen = "tcp://127.0.0.1:26658";
 } g_abci;
 
+struct RestOpts {
+  std::string comet = "http://127.0.0.1:26657";
+  std::string listen = "127.0.0.1:1317";
+} g_rest;
+
 abci::AbciServer* g_server = nullptr;
+abci::CometRestProxy* g_proxy = nullptr;
 
 void OnAbciSignal(int) {
   if (g_server != nullptr) g_server->RequestStop();
+}
+
+void OnRestSignal(int) {
+  if (g_proxy != nullptr) g_proxy->Stop();
+}
+
+void RunRest() {
+  auto colon = g_rest.listen.rfind(':');
+  if (colon == std::string::npos) {
+    std::cerr << "error: --listen wants HOST:PORT\n";
+    SetExitCode(2);
+    return;
+  }
+  abci::CometRestProxy proxy(g_rest.comet, g_rest.listen.substr(0, colon), std::stoi(g_rest.listen.substr(colon + 1)));
+  g_proxy = &proxy;
+  std::signal(SIGINT, OnRestSignal);
+  std::signal(SIGTERM, OnRestSignal);
+  std::thread announcer([&] {
+    for (int i = 0; i < 500 && proxy.port() == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    if (proxy.port() == 0) return;
+    std::cout << nlohmann::json{{"listening", g_rest.listen.substr(0, colon) + ":" + std::to_string(proxy.port())},
+                                {"comet", g_rest.comet}}
+                     .dump()
+              << std::endl;
+  });
+  Status st = proxy.Run();
+  announcer.join();
+  g_proxy = nullptr;
+  if (!st.ok()) {
+    std::cerr << "error: " << st.error().ToString() << "\n";
+    SetExitCode(1);
+  }
 }
 
 void RunAbci() {
@@ -91,6 +137,10 @@ void RegisterChainAbci(CLI::App& chain) {
   cmd->add_option("--home", g_abci.home, "Home directory (data/chain.db)")->required();
   cmd->add_option("--listen", g_abci.listen, "unix:///PATH or tcp://HOST:PORT");
   cmd->callback(RunAbci);
+  auto* rest = chain.add_subcommand("rest", "The chain's REST API in front of a CometBFT node (abci_query, broadcast_tx_sync)");
+  rest->add_option("--comet", g_rest.comet, "CometBFT RPC URL");
+  rest->add_option("--listen", g_rest.listen, "REST listen address HOST:PORT (port 0 = any)");
+  rest->callback(RunRest);
 }
 
 }  // namespace cmln::cli
