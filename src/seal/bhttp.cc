@@ -17,8 +17,15 @@
 //
 // Truncation (RFC 9292 sections 3.1, 3.2, 3.8): a message may end right after the control data, after
 // the header section or after the content; the missing sections are empty. Anywhere else is kTruncated.
+//
+// ResponseStreamDecoder reads the indeterminate-length response grammar element by element (framing
+// indicator, status, one field line, one chunk length, chunk bytes, padding) from a buffer of what has
+// arrived. An element is parsed only when all its bytes are there; a parse that runs out of bytes is
+// retried after the next Push, so every check runs on the same bytes, in the same order, as in the
+// whole-message Decoder below and yields the same ErrorCode.
 #include "seal/bhttp.h"
 
+#include <algorithm>
 #include <string_view>
 
 #include "common/byte_reader.h"
@@ -421,6 +428,213 @@ Result<Bytes> EncodeIndeterminateResponseTail(const Fields& trailers) {
   CMLN_TRY(w.QuicVarint(kTerminator));
   CMLN_TRY(WriteIndeterminateFieldSection(w, trailers, "trailer"));
   return w.Take();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Incremental decoding of an indeterminate-length response.
+
+ResponseStreamDecoder::ResponseStreamDecoder(const DecodeOptions& options) : opts_(options) {}
+
+Error ResponseStreamDecoder::Fail(Error e) {
+  error_ = e;
+  return e;
+}
+
+Result<ResponseStreamDecoder::Events> ResponseStreamDecoder::Push(ByteView fragment) {
+  if (error_) return *error_;
+  if (finished_) return Fail(Error(ErrorCode::kInvalidArgument, "bhttp stream: Push after Finish"));
+  // Drop consumed bytes once they dominate the buffer, so a long stream does not grow it.
+  if (pos_ == buffer_.size()) {
+    buffer_.clear();
+    pos_ = 0;
+  } else if (pos_ >= 4096 && pos_ * 2 >= buffer_.size()) {
+    buffer_.erase(buffer_.begin(), buffer_.begin() + static_cast<std::ptrdiff_t>(pos_));
+    pos_ = 0;
+  }
+  Append(buffer_, fragment);
+  Events events;
+  for (;;) {
+    Result<bool> progressed = Step(events);
+    if (!progressed.ok()) return Fail(progressed.error());
+    if (!*progressed) break;
+  }
+  return events;
+}
+
+Result<ResponseStreamDecoder::Events> ResponseStreamDecoder::Finish() {
+  if (error_) return *error_;
+  if (finished_) return Fail(Error(ErrorCode::kInvalidArgument, "bhttp stream: Finish called twice"));
+  const bool unread = pos_ < buffer_.size();
+  const bool may_end_here =
+      !unread && (state_ == State::kPadding ||
+                  ((state_ == State::kHeaderSection || state_ == State::kContent ||
+                    state_ == State::kTrailerSection) &&
+                   !section_started_ && chunk_remaining_ == 0));
+  if (!may_end_here) {
+    return Fail(Error(ErrorCode::kTruncated,
+                      "bhttp stream: input ended inside the message at offset " + std::to_string(offset_)));
+  }
+  Events events;
+  events.head_completed = !head_complete();
+  events.trailers_completed = !trailers_complete();
+  state_ = State::kPadding;
+  finished_ = true;
+  return events;
+}
+
+// One field line (or the section terminator) of an indeterminate-length field section. Returns false
+// when its bytes have not all arrived (nothing consumed).
+Result<bool> ResponseStreamDecoder::StepFieldLine(Fields& out, std::string_view what, bool& section_done) {
+  ByteReader r(ByteView(buffer_).subspan(pos_), offset_);
+  const size_t line_start = r.offset();
+  auto need_more = [](const Error& e) { return e.code() == ErrorCode::kTruncated; };
+
+  auto name_len = r.QuicVarint("field name length");
+  if (!name_len.ok()) return need_more(name_len.error()) ? Result<bool>(false) : Result<bool>(name_len.error());
+  if (*name_len == kTerminator) {
+    section_done = true;
+  } else {
+    if (*name_len > opts_.max_field_section_size) {
+      return TooLarge(std::string(what) + ": field name length", *name_len, opts_.max_field_section_size,
+                      line_start);
+    }
+    const size_t name_at = r.offset();
+    auto name = r.Bytes(static_cast<size_t>(*name_len), "field name");
+    if (!name.ok()) return need_more(name.error()) ? Result<bool>(false) : Result<bool>(name.error());
+    const size_t value_at = r.offset();
+    auto value = r.VarintPrefixed(opts_.max_field_section_size, "field value");
+    if (!value.ok()) return need_more(value.error()) ? Result<bool>(false) : Result<bool>(value.error());
+    if (++field_count_ > opts_.max_fields) {
+      return TooLarge("field line count", field_count_, opts_.max_fields, line_start);
+    }
+    if (!ValidFieldName(AsChars(*name))) {
+      return MalformedAt(std::string(what) + ": field name is not a lowercase token", name_at);
+    }
+    if (!ValidFieldValue(AsChars(*value))) {
+      return MalformedAt(std::string(what) + ": field value has NUL/CR/LF or surrounding whitespace", value_at);
+    }
+    out.push_back(Field{std::string(AsChars(*name)), std::string(AsChars(*value))});
+    const size_t section_size = r.offset() - section_start_;
+    if (section_size > opts_.max_field_section_size) {
+      return TooLarge(std::string(what) + " size", section_size, opts_.max_field_section_size, section_start_);
+    }
+  }
+  section_started_ = true;
+  pos_ += r.offset() - offset_;
+  offset_ = r.offset();
+  return true;
+}
+
+// Parses the next complete element. Returns true if it consumed something, false if it needs more input.
+Result<bool> ResponseStreamDecoder::Step(Events& events) {
+  ByteReader r(ByteView(buffer_).subspan(pos_), offset_);
+  auto consume = [&] {
+    pos_ += r.offset() - offset_;
+    offset_ = r.offset();
+  };
+  auto start_section = [&](State next) {
+    state_ = next;
+    section_started_ = false;
+    section_start_ = offset_;
+  };
+  switch (state_) {
+    case State::kFraming: {
+      auto framing = r.QuicVarint("framing indicator");
+      if (!framing.ok()) return false;  // a varint is only ever truncated here
+      if (*framing != kFramingIndeterminateResponse) {
+        return MalformedAt("framing indicator " + std::to_string(*framing) +
+                               " where an indeterminate-length response was expected",
+                           offset_);
+      }
+      consume();
+      state_ = State::kStatus;
+      return true;
+    }
+    case State::kStatus: {
+      const size_t at = offset_;
+      auto status = r.QuicVarint("status code");
+      if (!status.ok()) return false;
+      if (*status >= kMinInformationalStatus && *status <= kMaxInformationalStatus) {
+        if (head_.informational.size() >= opts_.max_informational_responses) {
+          return TooLarge("informational response count", head_.informational.size() + 1,
+                          opts_.max_informational_responses, at);
+        }
+        consume();
+        InformationalResponse info;
+        info.status = static_cast<uint16_t>(*status);
+        head_.informational.push_back(std::move(info));
+        start_section(State::kInformationalSection);
+        return true;
+      }
+      if (*status < kMinFinalStatus || *status > kMaxFinalStatus) {
+        return MalformedAt("status code " + std::to_string(*status) + " is not 100..599", at);
+      }
+      consume();
+      head_.status = static_cast<uint16_t>(*status);
+      start_section(State::kHeaderSection);
+      return true;
+    }
+    case State::kInformationalSection:
+    case State::kHeaderSection:
+    case State::kTrailerSection: {
+      bool done = false;
+      Fields& out = state_ == State::kInformationalSection ? head_.informational.back().headers
+                    : state_ == State::kHeaderSection      ? head_.headers
+                                                           : trailers_;
+      const char* what = state_ == State::kInformationalSection ? "informational header section"
+                         : state_ == State::kHeaderSection      ? "header section"
+                                                                : "trailer section";
+      CMLN_ASSIGN_OR_RETURN(bool progressed, StepFieldLine(out, what, done));
+      if (!progressed || !done) return progressed;
+      if (state_ == State::kInformationalSection) {
+        state_ = State::kStatus;
+      } else if (state_ == State::kHeaderSection) {
+        events.head_completed = true;
+        start_section(State::kContent);
+      } else {
+        events.trailers_completed = true;
+        state_ = State::kPadding;
+      }
+      return true;
+    }
+    case State::kContent: {
+      if (chunk_remaining_ > 0) {
+        const size_t n = static_cast<size_t>(std::min<uint64_t>(chunk_remaining_, r.remaining()));
+        if (n == 0) return false;
+        auto bytes = r.Bytes(n, "content chunk");
+        if (!bytes.ok()) return bytes.error();
+        Append(events.content, *bytes);
+        chunk_remaining_ -= n;
+        content_size_ += n;
+        consume();
+        return true;
+      }
+      const size_t at = offset_;
+      auto len = r.QuicVarint("content chunk length");
+      if (!len.ok()) return false;
+      if (*len == kTerminator) {
+        consume();
+        start_section(State::kTrailerSection);
+        return true;
+      }
+      if (*len > opts_.max_content_size - content_size_) {
+        return TooLarge("content size", content_size_ + *len, opts_.max_content_size, at);
+      }
+      consume();
+      section_started_ = true;
+      chunk_remaining_ = *len;
+      return true;
+    }
+    case State::kPadding: {
+      ByteView rest = r.TakeRest();
+      for (size_t i = 0; i < rest.size(); ++i) {
+        if (rest[i] != 0) return MalformedAt("non-zero padding byte", offset_ + i);
+      }
+      consume();
+      return false;
+    }
+  }
+  return false;
 }
 
 }  // namespace cmln::seal::bhttp

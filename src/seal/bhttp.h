@@ -23,7 +23,9 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/bytes.h"
@@ -103,5 +105,76 @@ Result<Bytes> EncodeIndeterminateResponseHead(const Response& head);
 Result<Bytes> EncodeIndeterminateContentChunk(ByteView content);
 // Content terminator and the trailer section.
 Result<Bytes> EncodeIndeterminateResponseTail(const Fields& trailers);
+
+// Incremental decoder of an indeterminate-length response (framing indicator 3) read from the network
+// in fragments of any size, e.g. the plaintext chunks of a chunked OHTTP response carrying an SSE
+// stream. It hands out the head (informational responses, status, header section) once complete, the
+// content bytes as soon as they arrive (a content chunk may be delivered in several pieces), and the
+// trailer section once complete. Only what is not yet a complete element is buffered (at most one
+// field line or varint), so memory stays bounded by DecodeOptions whatever the stream length.
+//
+// It accepts exactly what DecodeResponse accepts for framing indicator 3, with the same ErrorCodes and
+// caps: when the concatenation of every fragment is `m`, Push(...)+Finish() succeed iff
+// DecodeResponse(m) does, with equal head, concatenated content and trailers. A framing indicator other
+// than 3 is kMalformed. Errors are found as soon as the bytes that decide them arrive; the decoder is
+// sticky: after an error every later call returns it. Finish() (end of input) is kTruncated unless the
+// input ended where RFC 9292 allows truncation (after the final status, the header section, the
+// content terminator, the trailer section or padding).
+//
+// Thread safety: none; one decoder per stream.
+class ResponseStreamDecoder {
+ public:
+  explicit ResponseStreamDecoder(const DecodeOptions& options = DefaultDecodeOptions());
+
+  // What one Push completed.
+  struct Events {
+    bool head_completed = false;      // the head became available in this call
+    Bytes content;                    // content bytes that arrived in this call (possibly empty)
+    bool trailers_completed = false;  // the trailer section ended in this call
+  };
+  Result<Events> Push(ByteView fragment);
+  // End of input. On success the message is complete: head_complete() holds and trailers() is final.
+  // Returns what the end completed (a head or trailers the end of input makes empty). Push or Finish
+  // after a successful Finish is kInvalidArgument.
+  Result<Events> Finish();
+
+  bool head_complete() const { return state_ > State::kHeaderSection; }
+  bool trailers_complete() const { return state_ >= State::kPadding; }
+  // Informational responses, status and headers; content and trailers stay empty. Meaningful once
+  // head_complete().
+  const Response& head() const { return head_; }
+  const Fields& trailers() const { return trailers_; }
+  // Content bytes delivered so far.
+  size_t content_size() const { return content_size_; }
+
+ private:
+  enum class State {
+    kFraming,
+    kStatus,
+    kInformationalSection,
+    kHeaderSection,
+    kContent,
+    kTrailerSection,
+    kPadding,
+  };
+  Result<bool> Step(Events& events);
+  Result<bool> StepFieldLine(Fields& out, std::string_view what, bool& section_done);
+  Error Fail(Error e);
+
+  DecodeOptions opts_;
+  State state_ = State::kFraming;
+  Bytes buffer_;
+  size_t pos_ = 0;     // first unread byte of buffer_
+  size_t offset_ = 0;  // absolute message offset of buffer_[pos_]
+  Response head_;
+  Fields trailers_;
+  size_t field_count_ = 0;
+  size_t section_start_ = 0;      // absolute offset where the current field section began
+  bool section_started_ = false;  // some byte of the current section (or of the content) was read
+  uint64_t chunk_remaining_ = 0;  // content bytes left in the current chunk
+  size_t content_size_ = 0;
+  bool finished_ = false;
+  std::optional<Error> error_;
+};
 
 }  // namespace cmln::seal::bhttp

@@ -597,5 +597,238 @@ TEST(Bhttp, IndeterminateWriterStreamsDecodableResponse) {
   EXPECT_EQ(r->trailers, (Fields{{"x-usage", "5"}}));
 }
 
+// ---------------------------------------------------------------------------------------------
+// ResponseStreamDecoder: the incremental reader of indeterminate-length responses.
+
+// Everything one stream decoder produced from `fragments` and the end of input.
+struct StreamResult {
+  Result<Response> response = Error(ErrorCode::kInternal, "unset");
+  std::vector<Bytes> content_pieces;
+};
+
+StreamResult DecodeInFragments(const std::vector<ByteView>& fragments,
+                               const DecodeOptions& options = DefaultDecodeOptions()) {
+  StreamResult out;
+  ResponseStreamDecoder d(options);
+  Bytes content;
+  for (ByteView f : fragments) {
+    auto ev = d.Push(f);
+    if (!ev.ok()) {
+      out.response = ev.error();
+      return out;
+    }
+    if (!ev->content.empty()) out.content_pieces.push_back(ev->content);
+    Append(content, ev->content);
+  }
+  auto end = d.Finish();
+  if (!end.ok()) {
+    out.response = end.error();
+    return out;
+  }
+  Response r = d.head();
+  r.content = content;
+  r.trailers = d.trailers();
+  out.response = r;
+  return out;
+}
+
+std::vector<ByteView> SplitEvery(ByteView wire, size_t step) {
+  std::vector<ByteView> parts;
+  for (size_t i = 0; i < wire.size(); i += step) parts.push_back(wire.subspan(i, std::min(step, wire.size() - i)));
+  return parts;
+}
+
+Bytes SampleStream(std::string* all_content = nullptr) {
+  Response head = SampleResponse();
+  Bytes wire = *EncodeIndeterminateResponseHead(head);
+  std::string all;
+  for (int i = 0; i < 4; ++i) {
+    const std::string event = "data: {\"i\":" + std::to_string(i) + ",\"pad\":\"" + std::string(70, 'x') + "\"}\n\n";
+    all += event;
+    Append(wire, *EncodeIndeterminateContentChunk(AsBytes(event)));
+  }
+  Append(wire, *EncodeIndeterminateResponseTail({{"gonka-receipt", "AAAA"}}));
+  if (all_content) *all_content = all;
+  return wire;
+}
+
+TEST(BhttpStream, RfcInterimResponseByteByByte) {
+  const Bytes wire = HexSpaced(kRfcIndeterminateResponse);
+  auto r = DecodeInFragments(SplitEvery(wire, 1));
+  ASSERT_TRUE(r.response.ok()) << r.response.error().ToString();
+  EXPECT_EQ(*r.response, RfcInterimResponse());
+}
+
+// Every two-piece split and several piece sizes give exactly what the whole-message decoder gives.
+TEST(BhttpStream, EverySplitMatchesWholeDecoder) {
+  std::string all;
+  const Bytes wire = SampleStream(&all);
+  auto whole = DecodeResponse(wire);
+  ASSERT_TRUE(whole.ok());
+  EXPECT_EQ(AsChars(whole->content), all);
+  for (size_t cut = 0; cut <= wire.size(); ++cut) {
+    SCOPED_TRACE("cut " + std::to_string(cut));
+    auto r = DecodeInFragments({ByteView(wire).first(cut), ByteView(wire).subspan(cut)});
+    ASSERT_TRUE(r.response.ok()) << r.response.error().ToString();
+    EXPECT_EQ(*r.response, *whole);
+  }
+  for (size_t step : {1u, 2u, 3u, 7u, 64u, 1000u}) {
+    auto r = DecodeInFragments(SplitEvery(wire, step));
+    ASSERT_TRUE(r.response.ok());
+    EXPECT_EQ(*r.response, *whole);
+  }
+}
+
+// Content is handed out as it arrives, before the trailers, and a chunk split across fragments comes
+// out in pieces: a streaming client can show tokens while the response is still being produced.
+TEST(BhttpStream, ContentDeliveredBeforeTrailers) {
+  Response head;
+  head.status = 200;
+  head.headers = {{"content-type", "text/event-stream"}};
+  const Bytes h = *EncodeIndeterminateResponseHead(head);
+  const Bytes c1 = *EncodeIndeterminateContentChunk(AsBytes(std::string_view("data: one\n\n")));
+  const Bytes c2 = *EncodeIndeterminateContentChunk(AsBytes(std::string_view("data: two\n\n")));
+  const Bytes tail = *EncodeIndeterminateResponseTail({{"gonka-receipt", "cmVjZWlwdA=="}});
+
+  ResponseStreamDecoder d;
+  auto e0 = d.Push(h);
+  ASSERT_TRUE(e0.ok());
+  EXPECT_TRUE(e0->head_completed);
+  EXPECT_TRUE(d.head_complete());
+  EXPECT_EQ(d.head().status, 200);
+  EXPECT_EQ(d.head().headers, head.headers);
+  EXPECT_TRUE(e0->content.empty());
+  auto e1 = d.Push(c1);
+  ASSERT_TRUE(e1.ok());
+  EXPECT_FALSE(e1->head_completed);
+  EXPECT_EQ(AsChars(e1->content), "data: one\n\n");
+  // Half of the second chunk: its first bytes are delivered now.
+  auto e2 = d.Push(ByteView(c2).first(5));
+  ASSERT_TRUE(e2.ok());
+  EXPECT_EQ(AsChars(e2->content), "data");
+  auto e3 = d.Push(ByteView(c2).subspan(5));
+  ASSERT_TRUE(e3.ok());
+  EXPECT_EQ(AsChars(e3->content), ": two\n\n");
+  EXPECT_FALSE(d.trailers_complete());
+  auto e4 = d.Push(tail);
+  ASSERT_TRUE(e4.ok());
+  EXPECT_TRUE(e4->trailers_completed);
+  EXPECT_EQ(d.trailers(), (Fields{{"gonka-receipt", "cmVjZWlwdA=="}}));
+  EXPECT_EQ(d.content_size(), 22u);
+  auto end = d.Finish();
+  ASSERT_TRUE(end.ok());
+  EXPECT_FALSE(end->trailers_completed);  // already reported
+}
+
+// Truncation at every offset: Finish() agrees with DecodeResponse on the prefix (kTruncated except at
+// the RFC 9292 truncation points, where the rest is empty).
+TEST(BhttpStream, A16_EveryTruncationMatchesWholeDecoder) {
+  const Bytes wire = SampleStream();
+  size_t ok = 0;
+  for (size_t n = 0; n < wire.size(); ++n) {
+    SCOPED_TRACE("prefix " + std::to_string(n));
+    const ByteView prefix = ByteView(wire).first(n);
+    auto whole = DecodeResponse(prefix);
+    auto r = DecodeInFragments(SplitEvery(prefix, 3));
+    ASSERT_EQ(whole.ok(), r.response.ok());
+    if (whole.ok()) {
+      ++ok;
+      EXPECT_EQ(*r.response, *whole);
+    } else {
+      EXPECT_EQ(whole.error().code(), ErrorCode::kTruncated);
+      EXPECT_EQ(r.response.error().code(), ErrorCode::kTruncated) << r.response.error().ToString();
+    }
+  }
+  EXPECT_EQ(ok, 3u);  // after the final status, after the header section, after the content
+}
+
+// B5 at the BHTTP layer: a stream whose content never terminates (final chunk dropped) is an error.
+TEST(BhttpStream, B5_StreamEndingInsideContentTruncated) {
+  Response head;
+  head.status = 200;
+  Bytes wire = *EncodeIndeterminateResponseHead(head);
+  Append(wire, *EncodeIndeterminateContentChunk(AsBytes(std::string_view("data: partial\n\n"))));
+  ResponseStreamDecoder d;
+  auto ev = d.Push(wire);
+  ASSERT_TRUE(ev.ok());
+  EXPECT_EQ(AsChars(ev->content), "data: partial\n\n");
+  auto end = d.Finish();
+  ASSERT_FALSE(end.ok());
+  EXPECT_EQ(end.error().code(), ErrorCode::kTruncated);
+}
+
+TEST(BhttpStream, OtherFramingIndicatorsMalformed) {
+  Response resp;
+  resp.status = 200;
+  auto known = EncodeResponse(resp);  // framing 1
+  ASSERT_TRUE(known.ok());
+  for (const Bytes& wire : {*known, Bytes{0x00}, Bytes{0x02}, Bytes{0x04}}) {
+    ResponseStreamDecoder d;
+    auto ev = d.Push(wire);
+    ASSERT_FALSE(ev.ok());
+    EXPECT_EQ(ev.error().code(), ErrorCode::kMalformed);
+  }
+}
+
+TEST(BhttpStream, MalformedAndOversizeSameCodesAsWholeDecoder) {
+  // Status 99, an uppercase field name, non-zero padding, a chunk above the content cap, too many fields.
+  DecodeOptions small;
+  small.max_content_size = 10;
+  small.max_fields = 2;
+  const std::vector<std::pair<Bytes, ErrorCode>> cases = {
+      {Bytes{0x03, 0x40, 0x63}, ErrorCode::kMalformed},                          // status 99
+      {Bytes{0x03, 0x40, 0xc8, 0x01, 'A', 0x00, 0x00}, ErrorCode::kMalformed},   // name "A"
+      {Bytes{0x03, 0x40, 0xc8, 0x00, 0x00, 0x00, 0x00, 0x01}, ErrorCode::kMalformed},  // padding 01
+      {Bytes{0x03, 0x40, 0xc8, 0x00, 0x0b}, ErrorCode::kLengthTooLarge},         // chunk of 11 > 10
+      {Bytes{0x03, 0x40, 0xc8, 0x01, 'a', 0x00, 0x01, 'b', 0x00, 0x01, 'c', 0x00}, ErrorCode::kLengthTooLarge},
+  };
+  for (const auto& [wire, code] : cases) {
+    SCOPED_TRACE(HexEncode(wire));
+    auto whole = DecodeResponse(wire, small);
+    ASSERT_FALSE(whole.ok());
+    EXPECT_EQ(whole.error().code(), code);
+    auto r = DecodeInFragments(SplitEvery(wire, 1), small);
+    ASSERT_FALSE(r.response.ok());
+    EXPECT_EQ(r.response.error().code(), code);
+  }
+}
+
+// Errors are sticky, and the decoder refuses use after Finish.
+TEST(BhttpStream, ErrorsStickyAndNoUseAfterFinish) {
+  ResponseStreamDecoder bad;
+  auto e = bad.Push(Bytes{0x03, 0x40, 0x63});
+  ASSERT_FALSE(e.ok());
+  auto again = bad.Push(Bytes{0x00});
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.error().code(), ErrorCode::kMalformed);
+  auto fin = bad.Finish();
+  ASSERT_FALSE(fin.ok());
+  EXPECT_EQ(fin.error().code(), ErrorCode::kMalformed);
+
+  ResponseStreamDecoder d;
+  ASSERT_TRUE(d.Push(SampleStream()).ok());
+  ASSERT_TRUE(d.Finish().ok());
+  auto after = d.Push(Bytes{0x00});
+  ASSERT_FALSE(after.ok());
+  EXPECT_EQ(after.error().code(), ErrorCode::kInvalidArgument);
+}
+
+// A long stream keeps the buffer small: only incomplete elements are held.
+TEST(BhttpStream, LongStreamBoundedBuffer) {
+  Response head;
+  head.status = 200;
+  ResponseStreamDecoder d;
+  ASSERT_TRUE(d.Push(*EncodeIndeterminateResponseHead(head)).ok());
+  const Bytes chunk = *EncodeIndeterminateContentChunk(Bytes(1000, 'z'));
+  for (int i = 0; i < 2000; ++i) {
+    auto ev = d.Push(chunk);
+    ASSERT_TRUE(ev.ok());
+    ASSERT_EQ(ev->content.size(), 1000u);
+  }
+  EXPECT_EQ(d.content_size(), 2000000u);
+  ASSERT_TRUE(d.Push(*EncodeIndeterminateResponseTail({})).ok());
+  ASSERT_TRUE(d.Finish().ok());
+}
+
 }  // namespace
 }  // namespace cmln::seal::bhttp
