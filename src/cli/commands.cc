@@ -17,6 +17,9 @@ void RegisterAll(CLI::App& app) {
   RegisterChainAbci(*app.get_subcommand("chain"));
   RegisterTx(app);
   RegisterQuery(app);
+  RegisterProxy(app);
+  RegisterChat(app);
+  RegisterDevnet(app);
 }
 
 }  // namespace cmln::cli

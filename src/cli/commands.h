@@ -17,6 +17,10 @@ void RegisterChain(CLI::App& app);
 void RegisterChainAbci(CLI::App& chain);
 void RegisterTx(CLI::App& app);
 void RegisterQuery(CLI::App& app);
+// The client side (src/cli/proxy_command.cc, chat_command.cc, devnet_command.cc).
+void RegisterProxy(CLI::App& app);
+void RegisterChat(CLI::App& app);
+void RegisterDevnet(CLI::App& app);
 
 void SetExitCode(int code);
 int ExitCode();
