@@ -175,7 +175,7 @@ TxResult App::RunTx(ByteView raw, CacheStore* block_cache, const BlockContext& c
     Keeper k(&ante, ctx, &events, verifier_);
     Status a = k.ConsumeFeeAndSequence(tx.signer, tx.signer_public_key, tx.body.sequence(), tx.body.fee());
     if (!a.ok()) return fail(a.error());
-    ante.MergeInto(*block_cache);
+    ante.MoveInto(*block_cache);
   }
   if (check_only) return res;
   const size_t after_ante = events.size();
@@ -189,7 +189,7 @@ TxResult App::RunTx(ByteView raw, CacheStore* block_cache, const BlockContext& c
       return fail(m.error().WithContext("messages[" + std::to_string(i) + "] " + MsgTypeName(tx.body.messages(i))));
     }
   }
-  msgs.MergeInto(*block_cache);
+  msgs.MoveInto(*block_cache);
   res.events = events.Take();
   return res;
 }
@@ -236,7 +236,7 @@ Result<FinalizeBlockResult> App::FinalizeBlock(const BlockHeader& header, const 
     CacheStore end(p.cache.get());
     Keeper k(&end, ctx, &end_events, verifier_);
     CMLN_TRY(k.EndBlock());  // an error here is a bug in the state machine, never a user's input
-    end.MergeInto(*p.cache);
+    end.MoveInto(*p.cache);
   }
   out.end_block_events = end_events.Take();
   p.block.height = header.height;
@@ -252,7 +252,7 @@ Result<FinalizeBlockResult> App::FinalizeBlock(const BlockHeader& header, const 
 Result<Bytes> App::Commit() {
   if (!pending_) return Error(ErrorCode::kInvalidArgument, "nothing to commit");
   CMLN_TRY(store_->CommitBlock(pending_->block, pending_->cache->writes(), pending_->txs));
-  ApplyWrites(pending_->cache->writes(), committed_);
+  pending_->cache->MoveIntoMap(committed_);
   height_ = pending_->block.height;
   app_hash_ = pending_->block.app_hash;
   last_time_ = pending_->block.time;

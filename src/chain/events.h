@@ -25,7 +25,9 @@ inline constexpr const char* kAttestationExpired = "tee_attestation_expired";   
 inline constexpr const char* kEscrowCreated = "escrow_created";          // escrow_id, creator, model_id, amount
 inline constexpr const char* kEscrowClosed = "escrow_closed";            // escrow_id, refund_height
 inline constexpr const char* kEscrowRefunded = "escrow_refunded";        // escrow_id, creator, amount
-inline constexpr const char* kUsageSettled = "usage_settled";            // node_id, batch_seq, escrow_id, cost, paid
+// One per settled batch (per-escrow results are in the escrow records): node_id, batch_seq, host,
+// entries, cost (claimed, saturating), paid.
+inline constexpr const char* kUsageSettled = "usage_settled";
 inline constexpr const char* kHostPaid = "host_paid";                    // address, amount, epoch
 inline constexpr const char* kSubsidyPaid = "subsidy_paid";              // address, amount, epoch, tee_bonus
 inline constexpr const char* kEpochStarted = "epoch_started";            // epoch, start_height, nonce

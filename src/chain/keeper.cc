@@ -167,28 +167,35 @@ Result<uint64_t> Keeper::LockEscrow(const std::string& creator, const Bytes& cre
   return id;
 }
 
-Result<uint64_t> Keeper::PayFromEscrow(pb::Escrow& escrow, uint64_t cost, const std::string& host,
-                                       const std::string& node_id, uint64_t batch_seq) {
-  uint64_t paid = std::min(cost, escrow.remaining());
-  escrow.set_remaining(escrow.remaining() - paid);
-  escrow.set_settled(escrow.settled() + paid);
-  Store(keys::Escrow(escrow.id()), escrow);
+Result<uint64_t> Keeper::PayFromEscrows(std::vector<pb::Escrow>& escrows, const std::vector<uint64_t>& costs,
+                                        const std::string& host, const std::string& node_id, uint64_t batch_seq) {
+  uint64_t total_cost = 0, total_paid = 0;
+  for (size_t i = 0; i < escrows.size(); ++i) {
+    pb::Escrow& escrow = escrows[i];
+    const uint64_t paid = std::min(costs[i], escrow.remaining());
+    escrow.set_remaining(escrow.remaining() - paid);
+    escrow.set_settled(escrow.settled() + paid);
+    Store(keys::Escrow(escrow.id()), escrow);
+    // Sums of paid amounts are bounded by the escrowed supply (a uint64); costs saturate.
+    total_paid += paid;
+    total_cost = costs[i] > UINT64_MAX - total_cost ? UINT64_MAX : total_cost + costs[i];
+  }
   pb::Earnings earn = Load<pb::Earnings>(keys::Earnings(host)).value_or(pb::Earnings());
   earn.set_address(host);
-  earn.set_pending(earn.pending() + paid);
+  earn.set_pending(earn.pending() + total_paid);
   Store(keys::Earnings(host), earn);
   pb::Supply s = GetSupply();
-  s.set_escrowed(s.escrowed() - paid);
-  s.set_pending_earnings(s.pending_earnings() + paid);
-  s.set_total_settled(s.total_settled() + paid);
+  s.set_escrowed(s.escrowed() - total_paid);
+  s.set_pending_earnings(s.pending_earnings() + total_paid);
+  s.set_total_settled(s.total_settled() + total_paid);
   Store(std::string(keys::kSupply), s);
   events_->Emit(event::kUsageSettled, {{"node_id", node_id},
                                        {"batch_seq", U64(batch_seq)},
-                                       {"escrow_id", U64(escrow.id())},
                                        {"host", host},
-                                       {"cost", U64(cost)},
-                                       {"paid", U64(paid)}});
-  return paid;
+                                       {"entries", U64(escrows.size())},
+                                       {"cost", U64(total_cost)},
+                                       {"paid", U64(total_paid)}});
+  return total_paid;
 }
 
 Status Keeper::CloseEscrow(pb::Escrow& escrow) {
@@ -640,7 +647,7 @@ Status Keeper::SettleConfidentialUsage(const pb::MsgSettleConfidentialUsage& m) 
       return Error(ErrorCode::kModelMismatch, "escrow " + U64(e.escrow_id) + " is for model " + esc->model_id() +
                                                   ", node " + batch.node_id + " serves " + att->model_id());
     }
-    if (ToBytes(esc->creator_key_hash()) != ToBytes(ByteView(e.requester_key_hash))) {
+    if (esc->creator_key_hash() != AsChars(ByteView(e.requester_key_hash))) {
       return Error(ErrorCode::kRequesterMismatch, "escrow " + U64(e.escrow_id) +
                                                       ": requester key hash is not the creator's on-chain key");
     }
@@ -651,11 +658,14 @@ Status Keeper::SettleConfidentialUsage(const pb::MsgSettleConfidentialUsage& m) 
     escrows.push_back(*esc);
   }
   bool served = false;
-  for (size_t i = 0; i < batch.entries.size(); ++i) {
-    CMLN_ASSIGN_OR_RETURN(uint64_t paid,
-                          PayFromEscrow(escrows[i], batch.entries[i].cost, att->participant(), batch.node_id, batch.batch_seq));
-    served = served || paid > 0 || batch.entries[i].requests > 0;
+  std::vector<uint64_t> costs;
+  costs.reserve(batch.entries.size());
+  for (const UsageEntry& e : batch.entries) {
+    costs.push_back(e.cost);
+    served = served || e.requests > 0;
   }
+  CMLN_ASSIGN_OR_RETURN(uint64_t paid, PayFromEscrows(escrows, costs, att->participant(), batch.node_id, batch.batch_seq));
+  served = served || paid > 0;
   if (served) store_->Set(keys::Served(meta.current_epoch(), att->participant()), "");
   att->set_last_batch_seq(batch.batch_seq);
   Store(keys::Attestation(batch.node_id), *att);

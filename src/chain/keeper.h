@@ -2,7 +2,7 @@
 //
 // Layering (STYLE point 12): a message is checked statelessly by msg_server.cc (ValidateBasic), routed
 // to one handler here that performs the stateful checks, and only then changes state through the
-// private mutators (Debit, Credit, LockEscrow, PayFromEscrow, RefundEscrow, PayEarnings, Mint). Those
+// private mutators (Debit, Credit, LockEscrow, PayFromEscrows, RefundEscrow, PayEarnings, Mint). Those
 // mutators are the only code that touches balances, escrows, earnings and the supply record, and they
 // emit the events themselves, so no path can move tokens without bookkeeping.
 //
@@ -111,9 +111,11 @@ class Keeper {
   Status Credit(const std::string& address, uint64_t amount);
   Result<uint64_t> LockEscrow(const std::string& creator, const Bytes& creator_key_hash, uint64_t amount,
                               const std::string& model_id);
-  // Pays min(cost, remaining) from the escrow into the host's pending earnings; returns what was paid.
-  Result<uint64_t> PayFromEscrow(pb::Escrow& escrow, uint64_t cost, const std::string& host,
-                                 const std::string& node_id, uint64_t batch_seq);
+  // Pays min(costs[i], remaining) from each escrows[i] into the host's pending earnings (one earnings
+  // and one supply update for the whole batch, one usage_settled event); returns the total paid.
+  // REQUIRES: escrows.size() == costs.size(), distinct escrows.
+  Result<uint64_t> PayFromEscrows(std::vector<pb::Escrow>& escrows, const std::vector<uint64_t>& costs,
+                                  const std::string& host, const std::string& node_id, uint64_t batch_seq);
   Status CloseEscrow(pb::Escrow& escrow);
   Status RefundEscrow(uint64_t escrow_id);
   Status PayEarnings(const std::string& address, uint64_t epoch);

@@ -51,6 +51,26 @@ void CacheStore::MergeInto(CacheStore& target) const {
   for (const auto& [k, v] : writes_) target.writes_[k] = v;
 }
 
+void CacheStore::MoveInto(CacheStore& target) {
+  if (target.writes_.empty()) {
+    target.writes_.swap(writes_);
+  } else {
+    for (auto& [k, v] : writes_) target.writes_.insert_or_assign(k, std::move(v));
+  }
+  writes_.clear();
+}
+
+void CacheStore::MoveIntoMap(StateMap& map) {
+  for (auto& [k, v] : writes_) {
+    if (v) {
+      map.insert_or_assign(k, std::move(*v));
+    } else {
+      map.erase(k);
+    }
+  }
+  writes_.clear();
+}
+
 void ApplyWrites(const WriteSet& writes, StateMap& map) {
   for (const auto& [k, v] : writes) {
     if (v) {

@@ -55,6 +55,10 @@ class CacheStore final : public StateReader {
   const WriteSet& writes() const { return writes_; }
   // Applies this store's writes on top of `target` (typically the parent cache).
   void MergeInto(CacheStore& target) const;
+  // The same, moving the values; this store is left empty.
+  void MoveInto(CacheStore& target);
+  // ApplyWrites(writes(), map), moving the values; this store is left empty (commit).
+  void MoveIntoMap(StateMap& map);
   void Clear() { writes_.clear(); }
 
  private:
