@@ -1,6 +1,8 @@
-// `cmln tx …`: sign a transaction with a key file and broadcast it to a chain node's REST API.
+// `cmln tx …`: sign a transaction and broadcast it to a chain node's REST API.
 //
-//   cmln tx <kind> --node URL --key FILE [--fee N] [--no-wait] ...
+//   cmln tx <kind> --node URL (--key FILE | --from NAME [--keyring-home DIR]) [--fee N] [--no-wait] ...
+// The signer is a key file written by `cmln chain init` (--key) or a key of the `cmln keys` keyring
+// (--from; home as `cmln keys`: --keyring-home, else $CMLN_HOME, else $HOME/.cmln). Exactly one of them.
 //     send                --to ADDR --amount N
 //     create-escrow       --amount N --model ID
 //     register-release    --release FILE          (Release as protobuf JSON, proto field names)
@@ -21,6 +23,7 @@
 #include "chain/node.h"
 #include "chain/rest_client.h"
 #include "cli/commands.h"
+#include "seal/keyring.h"
 
 namespace cmln::cli {
 
@@ -31,6 +34,8 @@ namespace pb = ::cmln::chain::v1;
 struct TxOpts {
   std::string node = "http://127.0.0.1:26657";
   std::string key;
+  std::string from;
+  std::string keyring_home;
   uint64_t fee = 0;
   bool no_wait = false;
   std::string to, model, release_file, release_id, node_id, endpoint, bundle, reason, platform, file, batch, signature_hex;
@@ -50,8 +55,22 @@ void Fail(const Error& e) {
   SetExitCode(1);
 }
 
+// The signing key: --key FILE or --from NAME (keyring), exactly one.
+Result<seal::AccountPrivateKey> LoadSigner() {
+  if (g_tx.key.empty() == g_tx.from.empty()) {
+    return Error(ErrorCode::kInvalidArgument, "give exactly one of --key FILE and --from NAME");
+  }
+  if (!g_tx.key.empty()) return chain::LoadKeyFile(g_tx.key);
+  std::string home = g_tx.keyring_home;
+  if (home.empty()) {
+    CMLN_ASSIGN_OR_RETURN(home, seal::Keyring::DefaultHome());
+  }
+  CMLN_ASSIGN_OR_RETURN(seal::Keyring keyring, seal::Keyring::Open(home));
+  return keyring.GetPrivateKey(g_tx.from);
+}
+
 void Send(const std::function<Result<pb::Msg>(const std::string& signer)>& build) {
-  auto key = chain::LoadKeyFile(g_tx.key);
+  auto key = LoadSigner();
   if (!key.ok()) return Fail(key.error());
   const std::string signer = seal::AccountAddressToString(seal::AccountAddressFromPublicKey(key->public_key()));
   auto msg = build(signer);
@@ -66,7 +85,9 @@ void Send(const std::function<Result<pb::Msg>(const std::string& signer)>& build
 CLI::App* Kind(CLI::App* tx, const char* name, const char* help) {
   auto* c = tx->add_subcommand(name, help);
   c->add_option("--node", g_tx.node, "Chain REST URL");
-  c->add_option("--key", g_tx.key, "Signer key file (from cmln chain init)")->required();
+  c->add_option("--key", g_tx.key, "Signer key file (from cmln chain init)");
+  c->add_option("--from", g_tx.from, "Signer key name in the cmln keys keyring");
+  c->add_option("--keyring-home", g_tx.keyring_home, "Keyring home (default $CMLN_HOME, else $HOME/.cmln)");
   c->add_option("--fee", g_tx.fee, "Fee in ngonka");
   c->add_flag("--no-wait", g_tx.no_wait, "Return after CheckTx instead of waiting for the block");
   return c;

@@ -30,6 +30,7 @@
 #include "chain/usage_batch.h"
 #include "seal/account_key.h"
 #include "seal/crypto.h"
+#include "seal/keyring.h"
 #include "seal/ohttp.h"
 #include "testing/test_util.h"
 
@@ -269,8 +270,18 @@ TEST(ChainScenario, SimulatedNodeThroughRealVerifierSettlesTwoBatchesAcrossEpoch
     EXPECT_EQ(U(r, "subsidy"), 500'000'000'000u);
   }
 
-  // 7. Epoch 1: dave locks 20,000 more; the node serves 3 requests costing 12,345.
-  EXPECT_EQ(Cmln("tx create-escrow" + n + " --key " + home + "/keys/dave.json --amount 20000 --model " + kDevModel)["code"], 0);
+  // 7. Epoch 1: dave locks 20,000 more, signing with his `cmln keys` keyring entry this time; the node
+  // serves 3 requests costing 12,345.
+  {
+    auto keyring = seal::Keyring::Open(home + "/keyring");
+    ASSERT_TRUE(keyring.ok());
+    ASSERT_TRUE(keyring->Import("dave", HexEncode(dave_key.scalar())).ok());
+  }
+  EXPECT_EQ(Cmln("tx create-escrow" + n + " --from dave --keyring-home " + home + "/keyring --amount 20000 --model " +
+                 kDevModel)["code"],
+            0);
+  // Neither or both of --key / --from: refused before anything is sent.
+  EXPECT_EQ(Cmln("tx create-escrow" + n + " --amount 1 --model " + kDevModel, 1)["error"]["code"], "invalid_argument");
   escrows = *rest.Get("/escrows?creator=" + dave);
   ASSERT_EQ(escrows.size(), 2u);
   const uint64_t escrow2 = U(escrows[1], "id");
