@@ -6,12 +6,20 @@
 
 #include "engine/quant.h"
 
+// Products are rounded where ggml rounds them and fused only where written (std::fma, FMA intrinsics):
+// clang would otherwise contract a*b+c inside the FMA-enabled functions (GCC does not under -std=c++20).
+#if defined(__clang__)
+#pragma STDC FP_CONTRACT OFF
+#endif
+
 namespace cmln::engine {
 
 namespace {
 
 // Tokens per forward batch: bounds the scratch memory of a long prompt.
 constexpr size_t kMaxBatch = 64;
+// llama.cpp pads the KV view of each step to a multiple of 256 cells (zero attention weights).
+constexpr size_t kLlamaKvPad = 256;
 constexpr uint32_t kMaxLayers = 1024;
 constexpr uint32_t kMaxWidth = 1u << 16;
 constexpr uint32_t kMaxVocab = 1u << 22;
@@ -77,7 +85,11 @@ void RmsNorm(const float* x, const float* w, size_t n, float eps, float* y) {
 }
 
 // Rotary embedding on adjacent pairs (ggml's "normal" mode), angles built by repeated
-// multiplication as ggml does.
+// multiplication as ggml does. Each output is one fused multiply-add over a rounded product, in the
+// operand order GCC gives ggml's rotate_pairs on x86-64 with FMA (vfmaddsub over the duplicated
+// x0 / x1 lanes): x0*c - x1*s = fma(x0, c, -(x1*s)) and x0*s + x1*c = fma(x0, s, x1*c). The one-ulp
+// difference from rounding each product separately is enough to change greedy choices thirty layers
+// later (checked against llama.cpp's intermediate tensors).
 void Rope(float* v, size_t n_heads, size_t head_dim, size_t n_rot, float pos, float theta_scale) {
   float cs[512];
   float theta = pos;
@@ -90,8 +102,10 @@ void Rope(float* v, size_t n_heads, size_t head_dim, size_t n_rot, float pos, fl
     float* x = v + h * head_dim;
     for (size_t i = 0; i < n_rot; i += 2) {
       const float x0 = x[i], x1 = x[i + 1];
-      x[i] = x0 * cs[i] - x1 * cs[i + 1];
-      x[i + 1] = x0 * cs[i + 1] + x1 * cs[i];
+      const float x1_sin = x1 * cs[i + 1];
+      const float x1_cos = x1 * cs[i];
+      x[i] = std::fma(x0, cs[i], -x1_sin);
+      x[i + 1] = std::fma(x0, cs[i + 1], x1_cos);
     }
   }
 }
@@ -189,16 +203,19 @@ Status LlamaModel::Forward(std::span<const TokenId> tokens, KvCache& cache, Thre
     }
   }
   logits.resize(hp_.n_vocab);
-  for (size_t i = 0; i < tokens.size(); i += kMaxBatch) {
-    const size_t n = std::min(kMaxBatch, tokens.size() - i);
-    const bool last = i + n == tokens.size();
-    CMLN_TRY(ForwardBatch(tokens.subspan(i, n), cache, pool, last ? logits.data() : nullptr));
+  for (size_t u = 0; u < tokens.size(); u += kLlamaUbatch) {
+    const size_t ubatch = std::min(kLlamaUbatch, tokens.size() - u);
+    for (size_t i = u; i < u + ubatch; i += kMaxBatch) {
+      const size_t n = std::min(kMaxBatch, u + ubatch - i);
+      const bool last = i + n == tokens.size();
+      CMLN_TRY(ForwardBatch(tokens.subspan(i, n), ubatch > 1, cache, pool, last ? logits.data() : nullptr));
+    }
   }
   return OkStatus();
 }
 
-Status LlamaModel::ForwardBatch(std::span<const TokenId> tokens, KvCache& cache, ThreadPool& pool,
-                                float* logits) const {
+Status LlamaModel::ForwardBatch(std::span<const TokenId> tokens, bool multi_token_ubatch, KvCache& cache,
+                                ThreadPool& pool, float* logits) const {
   const size_t T = tokens.size();
   const size_t d = hp_.n_embd, hd = hp_.head_dim, nh = hp_.n_head, nkv = hp_.n_head_kv;
   const size_t kv_dim = nkv * hd, ff = hp_.n_ff;
@@ -234,6 +251,11 @@ Status LlamaModel::ForwardBatch(std::span<const TokenId> tokens, KvCache& cache,
     }
 
     const size_t group = nh / nkv;
+    // llama.cpp's KV view length for this step, used by the one-token kernel's lane layout.
+    const size_t n_kv_view = std::min<size_t>(n_ctx, (pos0 + T + kLlamaKvPad - 1) / kLlamaKvPad * kLlamaKvPad);
+    auto dot16 = [&](const uint16_t* a, const uint16_t* b, size_t n_valid, size_t n_total) {
+      return multi_token_ubatch ? DotF16(a, b, n_valid) : DotF16Ggml(a, b, n_valid, n_total);
+    };
     pool.ParallelFor(T * nh, [&](size_t begin, size_t end) {
       std::vector<uint16_t> q16(hd), p16(pos0 + T);
       std::vector<float> s(pos0 + T);
@@ -243,7 +265,7 @@ Status LlamaModel::ForwardBatch(std::span<const TokenId> tokens, KvCache& cache,
         for (size_t i = 0; i < hd; ++i) q16[i] = Fp32ToFp16(q[t * d + h * hd + i]);
         float mx = -INFINITY;
         for (size_t j = 0; j < n_pos; ++j) {
-          s[j] = DotF16(kc + j * kv_dim + g * hd, q16.data(), hd) * kq_scale;
+          s[j] = dot16(kc + j * kv_dim + g * hd, q16.data(), hd, hd) * kq_scale;
           mx = std::max(mx, s[j]);
         }
         // ggml's softmax: exponentials in blocks of 16 (masked positions contribute exact zeros),
@@ -257,7 +279,7 @@ Status LlamaModel::ForwardBatch(std::span<const TokenId> tokens, KvCache& cache,
         const float inv = static_cast<float>(1.0 / sum);
         for (size_t j = 0; j < n_pos; ++j) p16[j] = Fp32ToFp16(s[j] * inv);
         for (size_t i = 0; i < hd; ++i) {
-          attn[t * d + h * hd + i] = DotF16(vc + (g * hd + i) * n_ctx, p16.data(), n_pos);
+          attn[t * d + h * hd + i] = dot16(vc + (g * hd + i) * n_ctx, p16.data(), n_pos, n_kv_view);
         }
       }
     });

@@ -37,6 +37,11 @@ struct LlamaHyperparams {
   float rms_eps = 1e-5f;
 };
 
+// llama.cpp's default micro-batch (n_ubatch). Forward() splits its tokens into micro-batches of this
+// size from the first token of the call and, like llama.cpp, evaluates the attention of a one-token
+// micro-batch with a different kernel than that of a longer one (the sums are ordered differently).
+inline constexpr size_t kLlamaUbatch = 512;
+
 class KvCache {
  public:
   KvCache(const LlamaHyperparams& hp, uint32_t n_ctx);
@@ -66,7 +71,8 @@ class LlamaModel {
   const GgufFile& file() const { return file_; }
 
   // Appends `tokens` to the sequence in `cache` and writes the logits (n_vocab floats) that follow
-  // the last of them into `logits`. kLengthTooLarge if the cache would overflow (cache unchanged).
+  // the last of them into `logits`, with the arithmetic of one llama_decode call of these tokens
+  // (see kLlamaUbatch). kLengthTooLarge if the cache would overflow (cache unchanged).
   // REQUIRES: every token < n_vocab (checked: kInvalidArgument).
   Status Forward(std::span<const TokenId> tokens, KvCache& cache, ThreadPool& pool, std::vector<float>& logits) const;
 
@@ -83,7 +89,10 @@ class LlamaModel {
     const GgufTensor* w_down;
   };
   explicit LlamaModel(GgufFile file) : file_(std::move(file)) {}
-  Status ForwardBatch(std::span<const TokenId> tokens, KvCache& cache, ThreadPool& pool, float* logits) const;
+  // `multi_token_ubatch`: the tokens belong to a llama.cpp micro-batch of more than one token, which
+  // selects the attention kernel llama.cpp would use (see llama_model.cc).
+  Status ForwardBatch(std::span<const TokenId> tokens, bool multi_token_ubatch, KvCache& cache, ThreadPool& pool,
+                      float* logits) const;
 
   GgufFile file_;
   LlamaHyperparams hp_;

@@ -58,12 +58,21 @@ std::vector<TokenId> LocalEngine::PromptTokens(const std::vector<ChatMessage>& m
 
 Status LocalEngine::EvalPrompt(const std::vector<TokenId>& prompt) {
   if (prompt.empty()) return Error(ErrorCode::kInvalidArgument, "empty prompt");
-  // Reuse the longest common prefix, but always evaluate at least the last prompt token so the
-  // logits after the prompt are fresh.
+  // Reuse the longest common prefix whose cache entries a fresh evaluation of `prompt` would have
+  // computed bit for bit: entries of earlier prompt batches, not of one-token decode steps (llama.cpp's
+  // one-token attention kernel orders its sums differently), and leave a remainder whose micro-batches
+  // are one-token exactly where the fresh evaluation's are. At least the last prompt token is always
+  // evaluated so the logits after the prompt are fresh. So a request's output does not depend on
+  // what the engine ran before.
+  const size_t n = prompt.size();
   size_t common = 0;
-  while (common < cached_tokens_.size() && common < prompt.size() && cached_tokens_[common] == prompt[common]) ++common;
-  if (common == prompt.size()) --common;
+  const size_t reusable = std::min(cached_tokens_.size(), batched_prefix_);
+  while (common < reusable && common < n && cached_tokens_[common] == prompt[common]) ++common;
+  if (n == 1 || n % kLlamaUbatch == 1) common = 0;  // the fresh evaluation ends in a one-token micro-batch
+  if (common == n) --common;
+  if (common > 0 && (n - common) % kLlamaUbatch == 1) --common;  // a one-token remainder micro-batch
   cache_.Truncate(static_cast<uint32_t>(common));
+  batched_prefix_ = 0;
   cached_tokens_.resize(common);
   std::span<const TokenId> rest(prompt.data() + common, prompt.size() - common);
   Status s = model_->Forward(rest, cache_, pool_, logits_);
@@ -73,6 +82,7 @@ Status LocalEngine::EvalPrompt(const std::vector<TokenId>& prompt) {
     return s;
   }
   cached_tokens_ = prompt;
+  batched_prefix_ = n % kLlamaUbatch == 1 ? n - 1 : n;  // a last one-token micro-batch is not reusable
   return OkStatus();
 }
 

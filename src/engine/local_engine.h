@@ -67,6 +67,7 @@ class LocalEngine : public Engine {
   ThreadPool pool_;
   KvCache cache_;
   std::vector<TokenId> cached_tokens_;  // what cache_ holds
+  size_t batched_prefix_ = 0;           // leading cache entries computed by multi-token prompt batches
   std::vector<float> logits_;
   std::vector<std::pair<float, TokenId>> candidates_;
   std::string name_;

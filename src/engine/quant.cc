@@ -7,6 +7,12 @@
 #include <cmath>
 #include <cstring>
 
+// Products are rounded where ggml rounds them and fused only where written (std::fma, FMA intrinsics):
+// clang would otherwise contract a*b+c inside the FMA-enabled functions (GCC does not under -std=c++20).
+#if defined(__clang__)
+#pragma STDC FP_CONTRACT OFF
+#endif
+
 namespace cmln::engine {
 
 namespace {
@@ -86,7 +92,7 @@ float DotQ4_1Scalar(const uint8_t* w, const uint8_t* a, size_t nb) {
   for (size_t b = 0; b < nb; ++b, w += kQ4_1Bytes, a += kQ8_1Bytes) {
     const float d0 = LoadHalf(w), m0 = LoadHalf(w + 2);
     const float d1 = LoadHalf(a), s1 = LoadHalf(a + 2);
-    summs += m0 * s1;
+    summs = std::fma(m0, s1, summs);  // GCC fuses ggml's summs += m*s (x86-64, FMA)
     const float dd = d0 * d1;
     Q4Values(w + 4, 0, v);
     LaneSums(v, reinterpret_cast<const int8_t*>(a + 4), lanes);
@@ -130,6 +136,22 @@ float DotF16Scalar(const uint16_t* a, const uint16_t* b, size_t n) {
   return HorizontalSum8(folded);
 }
 
+// ggml_vec_dot_f16's four 16-lane accumulators (see quant.h), emulated lane by lane.
+float DotF16GgmlScalar(const uint16_t* a, const uint16_t* b, size_t n_valid, size_t n_total) {
+  constexpr size_t kStep = 64;
+  const size_t np = n_total & ~(kStep - 1);
+  float acc[4][16] = {};
+  for (size_t i = 0; i < std::min(n_valid, np); ++i) {
+    float& lane = acc[(i / 16) % 4][i % 16];
+    lane = std::fma(Fp16ToFp32(a[i]), Fp16ToFp32(b[i]), lane);
+  }
+  float folded[16];
+  for (int l = 0; l < 16; ++l) folded[l] = (acc[0][l] + acc[2][l]) + (acc[1][l] + acc[3][l]);
+  double sum = static_cast<double>(ReduceAdd16(folded));
+  for (size_t i = np; i < n_valid; ++i) sum += static_cast<double>(Fp16ToFp32(a[i]) * Fp16ToFp32(b[i]));
+  return static_cast<float>(sum);
+}
+
 float DotF32Scalar(const float* a, const float* b, size_t n) {
   float acc[8] = {0};
   for (size_t i = 0; i < n; ++i) acc[i % 8] = std::fma(a[i], b[i], acc[i % 8]);
@@ -168,7 +190,7 @@ CMLN_AVX2 float DotQ4_1Avx(const uint8_t* w, const uint8_t* a, size_t nb) {
   for (size_t b = 0; b < nb; ++b, w += kQ4_1Bytes, a += kQ8_1Bytes) {
     const float d0 = _cvtsh_ss(LoadU16(w)), m0 = _cvtsh_ss(LoadU16(w + 2));
     const float d1 = _cvtsh_ss(LoadU16(a)), s1 = _cvtsh_ss(LoadU16(a + 2));
-    summs += m0 * s1;
+    summs = std::fma(m0, s1, summs);  // GCC fuses ggml's summs += m*s (x86-64, FMA)
     const __m256 dd = _mm256_mul_ps(_mm256_set1_ps(d0), _mm256_set1_ps(d1));
     const __m256i qy = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(a + 4));
     acc = _mm256_fmadd_ps(dd, LaneSumsUsAvx(NibblesAvx(w + 4), qy), acc);
@@ -219,6 +241,39 @@ CMLN_AVX2 float DotF16Avx(const uint16_t* a, const uint16_t* b, size_t n) {
                          _mm256_cvtph_ps(_mm_load_si128(reinterpret_cast<const __m128i*>(tb + 8))), hi);
   }
   return Hsum8Avx(_mm256_add_ps(hi, lo));
+}
+
+CMLN_AVX2 inline __m256 LoadHalf8Avx(const uint16_t* p) {
+  return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+}
+
+CMLN_AVX2 float DotF16GgmlAvx(const uint16_t* a, const uint16_t* b, size_t n_valid, size_t n_total) {
+  constexpr size_t kStep = 64;
+  const size_t np = n_total & ~(kStep - 1);
+  const size_t simd_end = std::min(n_valid, np);
+  __m256 lo[4], hi[4];  // accumulator j, lanes 0-7 and 8-15
+  for (int j = 0; j < 4; ++j) lo[j] = hi[j] = _mm256_setzero_ps();
+  size_t i = 0;
+  for (; i + kStep <= simd_end; i += kStep) {
+    for (size_t j = 0; j < 4; ++j) {
+      lo[j] = _mm256_fmadd_ps(LoadHalf8Avx(a + i + 16 * j), LoadHalf8Avx(b + i + 16 * j), lo[j]);
+      hi[j] = _mm256_fmadd_ps(LoadHalf8Avx(a + i + 16 * j + 8), LoadHalf8Avx(b + i + 16 * j + 8), hi[j]);
+    }
+  }
+  if (i < simd_end) {  // a partial step inside the padded length: zeros beyond n_valid
+    alignas(16) uint16_t ta[kStep] = {0}, tb[kStep] = {0};
+    std::memcpy(ta, a + i, (simd_end - i) * 2);
+    std::memcpy(tb, b + i, (simd_end - i) * 2);
+    for (size_t j = 0; j < 4; ++j) {
+      lo[j] = _mm256_fmadd_ps(LoadHalf8Avx(ta + 16 * j), LoadHalf8Avx(tb + 16 * j), lo[j]);
+      hi[j] = _mm256_fmadd_ps(LoadHalf8Avx(ta + 16 * j + 8), LoadHalf8Avx(tb + 16 * j + 8), hi[j]);
+    }
+  }
+  const __m256 l = _mm256_add_ps(_mm256_add_ps(lo[0], lo[2]), _mm256_add_ps(lo[1], lo[3]));
+  const __m256 h = _mm256_add_ps(_mm256_add_ps(hi[0], hi[2]), _mm256_add_ps(hi[1], hi[3]));
+  double sum = static_cast<double>(Hsum8Avx(_mm256_add_ps(h, l)));
+  for (size_t k = np; k < n_valid; ++k) sum += static_cast<double>(_cvtsh_ss(a[k]) * _cvtsh_ss(b[k]));
+  return static_cast<float>(sum);
 }
 
 CMLN_AVX2 float DotF32Avx(const float* a, const float* b, size_t n) {
@@ -457,6 +512,10 @@ void DequantizeRow(TensorType type, const uint8_t* row, float* out, size_t n) {
 
 float DotF16(const uint16_t* a, const uint16_t* b, size_t n) {
   return g_use_avx2 ? DotF16Avx(a, b, n) : DotF16Scalar(a, b, n);
+}
+
+float DotF16Ggml(const uint16_t* a, const uint16_t* b, size_t n_valid, size_t n_total) {
+  return g_use_avx2 ? DotF16GgmlAvx(a, b, n_valid, n_total) : DotF16GgmlScalar(a, b, n_valid, n_total);
 }
 
 float GgmlExpf(float x) {

@@ -48,6 +48,14 @@ void DequantizeRow(TensorType type, const uint8_t* row, float* out, size_t n);
 // which computes its attention products on an F16 KV cache.
 float DotF16(const uint16_t* a, const uint16_t* b, size_t n);
 
+// Dot product of two half-float vectors in the shape of ggml_vec_dot_f16 on AVX-512, llama.cpp's path
+// for the attention products of a one-token batch: every 64-element step feeds four accumulators of
+// sixteen lanes (element i into accumulator (i/16)%4, lane i%16), combined as (0+2)+(1+3) and reduced
+// like _mm512_reduce_add_ps; elements past the last whole step of `n_total` are added in double.
+// Elements in [n_valid, n_total) count as zeros and are not read (llama.cpp's KV view is padded to
+// 256 cells whose attention weights are zero).
+float DotF16Ggml(const uint16_t* a, const uint16_t* b, size_t n_valid, size_t n_total);
+
 // e^x exactly as ggml's AVX-512 ggml_v_expf computes it (a degree-5 polynomial on the reduced
 // argument, scaled by 2^n; 0 below and +inf above |n| > 192). llama.cpp uses it for softmax and SiLU,
 // so results match its AVX-512 build bit for bit.

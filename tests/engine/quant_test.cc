@@ -186,6 +186,60 @@ TEST(Quant, ScalarAndAvx2KernelsAgreeBitForBit) {
   }
 }
 
+// ggml_vec_dot_f16's shape (llama.cpp's one-token attention products): elements 0-15, 16-31, 32-47,
+// 48-63 of each 64-step go to four accumulators combined (0+2)+(1+3); a step's lanes are summed
+// before the next step's are added to them; the tail past the last whole step of n_total is added in
+// double; elements in [n_valid, n_total) are zeros.
+TEST(Quant, DotF16GgmlFollowsGgmlVecDotF16) {
+  // t = 2^-24 (a half subnormal): 1 + t is a tie that rounds to 1 in float, 1 + 2t is exact.
+  const uint16_t one = Fp32ToFp16(1.0f), t = Fp32ToFp16(0x1p-24f);
+  ASSERT_EQ(Fp16ToFp32(t), 0x1p-24f);
+  for (bool avx : {false, true}) {
+    if (avx && !CpuHasF16c()) continue;
+    ScalarKernels k(avx);
+    std::vector<uint16_t> a(128, 0), b(128, one);
+    // Elements 0, 16 and 48 fall in accumulators 0, 1 and 3: (1 + 0) + (t + t) = 1 + 2t.
+    a[0] = one;
+    a[16] = t;
+    a[48] = t;
+    EXPECT_EQ(DotF16Ggml(a.data(), b.data(), 64, 64), 1.0f + 0x1p-23f) << avx;
+    // The 16-lane tinyBLAS shape adds them to lane 0 one after another: 1.
+    EXPECT_EQ(DotF16(a.data(), b.data(), 64), 1.0f) << avx;
+    // Past the last whole step of n_total the tail is added in double: 1 + t + t = 1 + 2t.
+    a[16] = a[48] = 0;
+    a[64] = t;
+    a[65] = t;
+    EXPECT_EQ(DotF16Ggml(a.data(), b.data(), 66, 66), 1.0f + 0x1p-23f) << avx;
+    // Padded to 128 the same elements are lanes 0 and 1 of accumulator 0: (1 + t) rounds to 1, + t: 1.
+    EXPECT_EQ(DotF16Ggml(a.data(), b.data(), 66, 128), 1.0f) << avx;
+    // Elements at and past n_valid are not read.
+    a[70] = Fp32ToFp16(1000.0f);
+    EXPECT_EQ(DotF16Ggml(a.data(), b.data(), 66, 128), 1.0f) << avx;
+  }
+  // Scalar and AVX2 agree on random data of every shape.
+  if (!CpuHasF16c()) return;
+  for (size_t n : {1u, 5u, 64u, 100u, 256u, 300u}) {
+    for (size_t total : {n, (n + 63) / 64 * 64, size_t{512}}) {
+      Rng rng(n * 7 + total);
+      std::vector<uint16_t> a(n), b(n);
+      for (size_t i = 0; i < n; ++i) {
+        a[i] = Fp32ToFp16(rng.Uniform(-2, 2));
+        b[i] = Fp32ToFp16(rng.Uniform(-2, 2));
+      }
+      float s, v;
+      {
+        ScalarKernels k(false);
+        s = DotF16Ggml(a.data(), b.data(), n, total);
+      }
+      {
+        ScalarKernels k(true);
+        v = DotF16Ggml(a.data(), b.data(), n, total);
+      }
+      EXPECT_EQ(std::memcmp(&s, &v, 4), 0) << n << " " << total;
+    }
+  }
+}
+
 TEST(Quant, Q8ActivationQuantizationMatchesGgml) {
   // amax = 2.54 -> d = 0.02, scale 127/2.54 = 50; 0.01 * 50 = 0.5 rounds to even (0), 0.03 * 50 = 1.5 -> 2.
   std::vector<float> x(32, 0.0f);
