@@ -17,6 +17,7 @@ void RegisterAll(CLI::App& app) {
   RegisterChainAbci(*app.get_subcommand("chain"));
   RegisterTx(app);
   RegisterQuery(app);
+  RegisterEngine(app);
   RegisterProxy(app);
   RegisterChat(app);
   RegisterDevnet(app);

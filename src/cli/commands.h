@@ -17,6 +17,7 @@ void RegisterChain(CLI::App& app);
 void RegisterChainAbci(CLI::App& chain);
 void RegisterTx(CLI::App& app);
 void RegisterQuery(CLI::App& app);
+void RegisterEngine(CLI::App& app);
 // The client side (src/cli/proxy_command.cc, chat_command.cc, devnet_command.cc).
 void RegisterProxy(CLI::App& app);
 void RegisterChat(CLI::App& app);

@@ -3,7 +3,8 @@
 //                    stream:true, stream_options:{include_usage:true}}
 //   response = text/event-stream; events separated by a blank line; each "data: " line carries
 //              either "[DONE]" or a JSON chunk {choices:[{delta:{content?}, finish_reason?}], usage?}
-//              (the usage chunk has empty choices and comes last, before [DONE]).
+//              (the usage chunk has empty choices and comes last, before [DONE]); a choice may carry
+//              "token_ids": [int] (vLLM's return_token_ids: per chunk; cmln's server: all in the last).
 #include "engine/upstream_engine.h"
 
 #include <httplib.h>
@@ -26,6 +27,7 @@ struct StreamState {
   std::string text;
   std::string finish_reason;
   std::optional<Usage> usage;
+  std::vector<int32_t> token_ids;
   uint32_t deltas = 0;
   bool done = false;
   bool cancelled = false;
@@ -71,6 +73,15 @@ bool HandleEvent(std::string_view data, const CompletionRequest& req, StreamStat
       }
     }
     if (c.contains("finish_reason") && c["finish_reason"].is_string()) st.finish_reason = c["finish_reason"];
+    if (c.contains("token_ids") && c["token_ids"].is_array()) {
+      for (const auto& t : c["token_ids"]) {
+        if (!t.is_number_integer() || t.get<int64_t>() < 0 || t.get<int64_t>() > INT32_MAX) {
+          st.error = Error(ErrorCode::kMalformed, "upstream stream: token_ids holds a non-id");
+          return false;
+        }
+        st.token_ids.push_back(static_cast<int32_t>(t.get<int64_t>()));
+      }
+    }
   }
   if (req.cancel != nullptr && req.cancel->load()) {
     st.cancelled = true;
@@ -193,6 +204,7 @@ Result<Completion> UpstreamEngine::Complete(const CompletionRequest& request) {
                          {"stream_options", {{"include_usage", true}}}};
   if (!request.stop.empty()) body["stop"] = request.stop;
   if (request.seed.has_value()) body["seed"] = *request.seed;
+  if (options_.request_token_ids) body["return_token_ids"] = true;
 
   StreamState st;
   int status = 0;
@@ -219,6 +231,7 @@ Result<Completion> UpstreamEngine::Complete(const CompletionRequest& request) {
   auto res = client->send(req);
   Completion out;
   out.text = st.text;
+  out.token_ids = std::move(st.token_ids);
   if (st.cancelled) {
     out.finish_reason = FinishReason::kCancelled;
     out.usage.completion_tokens = st.deltas;

@@ -5,6 +5,7 @@
 // Complete() always streams (POST /v1/chat/completions with "stream": true and
 // "stream_options": {"include_usage": true}), hands each content delta to on_text, and takes usage
 // from the server's final `usage` object; a stream without one is kMalformed (no usage, no bill).
+// Token ids in the chunks' choices ("token_ids") are collected into Completion::token_ids.
 // CountTokens() asks the server's tokenizer (POST /tokenize as vLLM and llama.cpp's server offer it,
 // else llama-cpp-python's /extras/tokenize/count).
 // Cancellation closes the connection; the server's usage for a cancelled request is unknown, so the
@@ -26,6 +27,9 @@ struct UpstreamOptions {
   std::string weights_path;        // the weights the server loaded, hashed for ModelDigest (optional)
   std::string api_key;             // sent as a bearer token when not empty
   int timeout_seconds = 600;
+  // Ask for the generated token ids (vLLM's `return_token_ids`, also served by `cmln engine serve`);
+  // servers that ignore it leave Completion::token_ids empty.
+  bool request_token_ids = true;
 };
 
 class UpstreamEngine : public Engine {
