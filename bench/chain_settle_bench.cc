@@ -5,17 +5,20 @@
 //   usage batch (kEntriesPerBatch entries, one per escrow, each escrow created by its own account), run
 //   through App::FinalizeBlock + App::Commit exactly as `cmln chain start` does: tx decoding, the relayer's
 //   secp256k1 signature, the ante step, the node's Ed25519 batch signature, every per-entry check
-//   (escrow, model, requester key hash, grace window), the payments, events, the app hash and the SQLite
-//   commit (WAL, synchronous=FULL, on a file in a temporary directory). Batches are signed outside the
+//   (escrow, model, grace window), the requesters digest over the escrows' creator keys, the payments,
+//   events, the app hash and the SQLite commit (WAL, synchronous=FULL, on a file in a temporary directory). Batches are signed outside the
 //   timed region (that is the node's and the relayer's work, not the chain's). Counter entries_per_s.
 //   The node registered through the real verifier: a simulated-TEE devnet genesis (InitHome) and a
 //   sim-tdx bundle (attest::BuildSimBundle).
 //
 // BM_OnChainBytes: bytes that reach blocks for 1,000 inferences.
 //   ours: the exact TxRaw bytes of MsgSettleConfidentialUsage txs carrying them. Worst case (counter
-//     ours_bytes_per_1k): every inference is from a different escrow, one 72-byte entry each. Counter
-//     ours_bytes_per_1k_agg10: 10 inferences per escrow per batch (a chat session's turns between two
-//     settlements), so 100 entries.
+//     ours_bytes_per_1k): every inference is from a different escrow, one entry each (usage batch layout
+//     version 2: five shortest-form varints per entry, one 32-byte requesters digest per batch; with the
+//     bench's consecutive escrow ids, 512/256 tokens and a 1..3 ngonka cost, 7 bytes per entry). Counter
+//     ours_bytes_per_1k_wide: the same with mainnet-width values (escrow ids 2^20 apart, cost ~768,000
+//     ngonka: 13 bytes per entry), measured only. Counter ours_bytes_per_1k_agg10: 10 inferences per
+//     escrow per batch (a chat session's turns between two settlements), so 100 entries.
 //   classic: two Cosmos SDK transactions per inference, MsgStartInference (by the transfer agent) and
 //     MsgFinishInference (by the executor), as Gonka's x/inference carries them. They are encoded here
 //     field by field in protobuf wire format (a bench-local writer; the chain never parses them) with:
@@ -32,7 +35,7 @@
 //         Any ("/inference.inference.MsgStartInference" …), AuthInfo with one SignerInfo (Any
 //         "/cosmos.crypto.secp256k1.PubKey" of 33 bytes, SIGN_MODE_DIRECT, a 4-byte sequence) and a Fee
 //         with gas_limit 200000 and no coins (Gonka's inference messages pay no fee).
-//   Counters classic_bytes_per_1k, ours_bytes_per_1k, ours_bytes_per_1k_agg10.
+//   Counters classic_bytes_per_1k, ours_bytes_per_1k, ours_bytes_per_1k_wide, ours_bytes_per_1k_agg10.
 #include <benchmark/benchmark.h>
 
 #include <unistd.h>
@@ -88,6 +91,14 @@ std::string Addr(const seal::AccountPrivateKey& k) {
   return seal::AccountAddressToString(seal::AccountAddressFromPublicKey(k.public_key()));
 }
 
+// Entry values that take the varint widths of a busy chain rather than the bench's compact ones: escrow
+// ids 2^20 apart (a node sees a sparse subset of many users' escrows: 4-byte deltas), cost 768 tokens at
+// 1,000 ngonka (4 bytes), tokens 512/256 (2 bytes each), one request: 13 bytes per entry.
+void WideEntry(UsageEntry& e) {
+  e.escrow_id <<= 20;
+  e.cost = 768'000 + e.cost;
+}
+
 // A devnet with one attested simulated node and kEntriesPerBatch open escrows of distinct users.
 class SettleChain {
  public:
@@ -137,8 +148,11 @@ class SettleChain {
   // node's Ed25519 key and relayed by the host.
   Bytes NextSettleTx(size_t entries) { return SettleTx(++batch_seq_, host_sequence_++, entries); }
 
-  // The tx NextSettleTx would build, without consuming the sequences (for sizes).
-  Bytes PeekSettleTx(size_t entries) { return SettleTx(batch_seq_ + 1, host_sequence_, entries); }
+  // The tx NextSettleTx would build, without consuming the sequences (for sizes). wide_values: the
+  // entries as a busy mainnet would carry them (see WideEntry); such a tx is only measured, never run.
+  Bytes PeekSettleTx(size_t entries, bool wide_values = false) {
+    return SettleTx(batch_seq_ + 1, host_sequence_, entries, wide_values);
+  }
 
   // FinalizeBlock + Commit; aborts unless every tx succeeded.
   void Block(const std::vector<Bytes>& txs) {
@@ -151,7 +165,7 @@ class SettleChain {
   }
 
  private:
-  Bytes SettleTx(uint64_t batch_seq, uint64_t host_sequence, size_t entries) {
+  Bytes SettleTx(uint64_t batch_seq, uint64_t host_sequence, size_t entries, bool wide_values = false) {
     UsageBatch b{chain_id_, kNodeId, batch_seq, {}};
     for (size_t i = 0; i < entries; ++i) {
       UsageEntry e;
@@ -161,6 +175,7 @@ class SettleChain {
       e.prompt_tokens = 512;
       e.completion_tokens = 256;
       e.cost = 1 + (batch_seq + i) % 3;
+      if (wide_values) WideEntry(e);
       b.entries.push_back(e);
     }
     Bytes batch = Must(EncodeUsageBatch(b), "batch");
@@ -316,12 +331,12 @@ size_t ClassicBytesPerInference() {
 }
 
 // Exact bytes of our settlement txs for 1,000 inferences with `per_entry` inferences per escrow entry.
-size_t OursBytesPer1k(SettleChain& chain, size_t per_entry) {
+size_t OursBytesPer1k(SettleChain& chain, size_t per_entry, bool wide_values = false) {
   const size_t entries = 1000 / per_entry;
   size_t total = 0;
   for (size_t left = entries; left > 0;) {
     size_t n = std::min(left, kEntriesPerBatch);
-    total += chain.PeekSettleTx(n).size();
+    total += chain.PeekSettleTx(n, wide_values).size();
     left -= n;
   }
   return total;
@@ -329,13 +344,15 @@ size_t OursBytesPer1k(SettleChain& chain, size_t per_entry) {
 
 void BM_OnChainBytes(benchmark::State& state) {
   SettleChain& chain = Chain();
-  size_t ours = 0, ours_agg = 0, classic = 0;
+  size_t ours = 0, ours_wide = 0, ours_agg = 0, classic = 0;
   for (auto _ : state) {
     ours = OursBytesPer1k(chain, 1);
+    ours_wide = OursBytesPer1k(chain, 1, true);
     ours_agg = OursBytesPer1k(chain, 10);
     classic = 1000 * ClassicBytesPerInference();
   }
   state.counters["ours_bytes_per_1k"] = static_cast<double>(ours);
+  state.counters["ours_bytes_per_1k_wide"] = static_cast<double>(ours_wide);
   state.counters["ours_bytes_per_1k_agg10"] = static_cast<double>(ours_agg);
   state.counters["classic_bytes_per_1k"] = static_cast<double>(classic);
 }

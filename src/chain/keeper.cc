@@ -640,6 +640,7 @@ Status Keeper::SettleConfidentialUsage(const pb::MsgSettleConfidentialUsage& m) 
   // All checks for every entry first, so a batch is settled completely or not at all.
   std::vector<pb::Escrow> escrows;
   escrows.reserve(batch.entries.size());
+  RequestersDigest requesters;  // over each escrow's on-chain creator key hash, in batch order
   for (const UsageEntry& e : batch.entries) {
     auto esc = GetEscrow(e.escrow_id);
     if (!esc) return Error(ErrorCode::kNotFound, "escrow " + U64(e.escrow_id) + " does not exist");
@@ -647,15 +648,18 @@ Status Keeper::SettleConfidentialUsage(const pb::MsgSettleConfidentialUsage& m) 
       return Error(ErrorCode::kModelMismatch, "escrow " + U64(e.escrow_id) + " is for model " + esc->model_id() +
                                                   ", node " + batch.node_id + " serves " + att->model_id());
     }
-    if (esc->creator_key_hash() != AsChars(ByteView(e.requester_key_hash))) {
-      return Error(ErrorCode::kRequesterMismatch, "escrow " + U64(e.escrow_id) +
-                                                      ": requester key hash is not the creator's on-chain key");
-    }
+    requesters.Add(e.escrow_id, AsBytes(esc->creator_key_hash()));
     if (esc->status() == pb::ESCROW_STATUS_REFUNDED ||
         (esc->status() == pb::ESCROW_STATUS_CLOSED && ctx_.height >= esc->refund_height())) {
       return Error(ErrorCode::kNotActive, "escrow " + U64(e.escrow_id) + " closed and its grace window ended");
     }
     escrows.push_back(*esc);
+  }
+  // C8: the node signed the requester key it saw for every escrow; if any differs from the creator's
+  // on-chain key the digest differs and the whole batch is refused (the entry cannot be named).
+  if (!ConstantTimeEqual(requesters.Finish(), batch.requesters_digest)) {
+    return Error(ErrorCode::kRequesterMismatch, "batch " + U64(batch.batch_seq) + " of node " + batch.node_id +
+                                                    ": requesters_digest does not match the escrows' creator keys");
   }
   bool served = false;
   std::vector<uint64_t> costs;

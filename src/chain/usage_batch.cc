@@ -4,6 +4,22 @@
 
 namespace cmln::chain {
 
+namespace {
+// Largest value a QUIC varint holds; escrow ids and counters at or above it are not encodable.
+constexpr uint64_t kVarintLimit = uint64_t{1} << 62;
+}  // namespace
+
+RequestersDigest::RequestersDigest() { hasher_.Update(AsBytes(kUsageRequestersDomain)); }
+
+void RequestersDigest::Add(uint64_t escrow_id, ByteView key_hash) {
+  uint8_t id[8];
+  StoreU64BE(id, escrow_id);
+  hasher_.Update(ByteView(id, sizeof(id)));
+  hasher_.Update(key_hash);
+}
+
+seal::Digest32 RequestersDigest::Finish() { return hasher_.Finish(); }
+
 Result<Bytes> EncodeUsageBatch(const UsageBatch& b) {
   if (b.chain_id.empty() || b.chain_id.size() > kMaxChainIdLen) {
     return Error(ErrorCode::kInvalidArgument, "usage batch: chain_id length out of range");
@@ -15,25 +31,42 @@ Result<Bytes> EncodeUsageBatch(const UsageBatch& b) {
   if (b.entries.empty() || b.entries.size() > kMaxBatchEntries) {
     return Error(ErrorCode::kInvalidArgument, "usage batch: entry count out of range");
   }
-  ByteWriter w(32 + b.chain_id.size() + b.node_id.size() + b.entries.size() * kUsageEntrySize);
+  RequestersDigest digest;
+  uint64_t prev = 0;
+  for (size_t i = 0; i < b.entries.size(); ++i) {
+    const UsageEntry& e = b.entries[i];
+    if (e.escrow_id <= prev) {
+      return Error(ErrorCode::kInvalidArgument, "usage batch: entry " + std::to_string(i) +
+                                                    " escrow_id is 0 or not strictly increasing");
+    }
+    if (e.escrow_id >= kVarintLimit) {
+      return Error(ErrorCode::kInvalidArgument, "usage batch: entry " + std::to_string(i) + " escrow_id >= 2^62");
+    }
+    prev = e.escrow_id;
+    digest.Add(e.escrow_id, ByteView(e.requester_key_hash));
+  }
+  ByteWriter w(1 + 2 + b.chain_id.size() + 2 + b.node_id.size() + 8 + 32 + 2 + b.entries.size() * 12);
   w.U8(kUsageBatchVersion);
   w.U16BE(static_cast<uint16_t>(b.chain_id.size()));
   w.Bytes(b.chain_id);
   w.U16BE(static_cast<uint16_t>(b.node_id.size()));
   w.Bytes(b.node_id);
   w.U64BE(b.batch_seq);
-  w.U32BE(static_cast<uint32_t>(b.entries.size()));
+  const seal::Digest32 requesters = digest.Finish();
+  w.Bytes(ByteView(requesters));
+  CMLN_TRY(w.QuicVarint(b.entries.size()));
+  prev = 0;
   for (size_t i = 0; i < b.entries.size(); ++i) {
     const UsageEntry& e = b.entries[i];
-    if (i > 0 && e.escrow_id <= b.entries[i - 1].escrow_id) {
-      return Error(ErrorCode::kInvalidArgument, "usage batch: entries not strictly increasing by escrow_id");
+    Status st = w.QuicVarint(e.escrow_id - prev);
+    if (st.ok()) st = w.QuicVarint(e.requests);
+    if (st.ok()) st = w.QuicVarint(e.prompt_tokens);
+    if (st.ok()) st = w.QuicVarint(e.completion_tokens);
+    if (st.ok()) st = w.QuicVarint(e.cost);
+    if (!st.ok()) {
+      return Error(ErrorCode::kInvalidArgument, "usage batch: entry " + std::to_string(i) + " has a value >= 2^62");
     }
-    w.U64BE(e.escrow_id);
-    w.Bytes(ByteView(e.requester_key_hash));
-    w.U64BE(e.requests);
-    w.U64BE(e.prompt_tokens);
-    w.U64BE(e.completion_tokens);
-    w.U64BE(e.cost);
+    prev = e.escrow_id;
   }
   return w.Take();
 }
@@ -48,6 +81,18 @@ Result<std::string> ReadId(ByteReader& r, size_t max_len, const char* field) {
   }
   CMLN_ASSIGN_OR_RETURN(ByteView v, r.Bytes(len, field));
   return std::string(AsChars(v));
+}
+
+// A varint in its shortest form: ByteReader accepts padded forms (RFC 9000 permits them), but a signed
+// batch must have exactly one encoding, so a padded varint is kMalformed.
+Result<uint64_t> ReadMinimalVarint(ByteReader& r, const char* field) {
+  const size_t at = r.offset();
+  CMLN_ASSIGN_OR_RETURN(uint64_t v, r.QuicVarint(field));
+  if (r.offset() - at != QuicVarintSize(v)) {
+    return Error(ErrorCode::kMalformed,
+                 std::string("usage batch: ") + field + " varint at offset " + std::to_string(at) + " is not minimal");
+  }
+  return v;
 }
 }  // namespace
 
@@ -65,8 +110,9 @@ Result<UsageBatch> DecodeUsageBatch(ByteView bytes) {
   if (b.batch_seq == 0) {
     return Error(ErrorCode::kMalformed, "usage batch: batch_seq 0 at offset " + std::to_string(seq_offset));
   }
+  CMLN_TRY(r.Array(b.requesters_digest, "requesters_digest"));
   size_t count_offset = r.offset();
-  CMLN_ASSIGN_OR_RETURN(uint32_t count, r.U32BE("entry_count"));
+  CMLN_ASSIGN_OR_RETURN(uint64_t count, ReadMinimalVarint(r, "entry_count"));
   if (count == 0) {
     return Error(ErrorCode::kMalformed, "usage batch: no entries at offset " + std::to_string(count_offset));
   }
@@ -74,24 +120,26 @@ Result<UsageBatch> DecodeUsageBatch(ByteView bytes) {
     return Error(ErrorCode::kLengthTooLarge, "usage batch: entry_count " + std::to_string(count) + " at offset " +
                                                  std::to_string(count_offset) + " exceeds cap");
   }
-  if (r.remaining() < static_cast<size_t>(count) * kUsageEntrySize) {
+  if (r.remaining() < static_cast<size_t>(count) * kMinUsageEntrySize) {
     return Error(ErrorCode::kTruncated, "usage batch: entries truncated at offset " + std::to_string(r.offset()));
   }
-  b.entries.resize(count);
-  for (uint32_t i = 0; i < count; ++i) {
-    UsageEntry& e = b.entries[i];
-    size_t at = r.offset();
-    CMLN_ASSIGN_OR_RETURN(e.escrow_id, r.U64BE("escrow_id"));
-    if (i > 0 && e.escrow_id <= b.entries[i - 1].escrow_id) {
-      return Error(ErrorCode::kMalformed,
-                   "usage batch: escrow_id not strictly increasing at offset " + std::to_string(at));
+  b.entries.resize(static_cast<size_t>(count));
+  uint64_t prev = 0;
+  for (UsageEntry& e : b.entries) {
+    const size_t at = r.offset();
+    CMLN_ASSIGN_OR_RETURN(uint64_t delta, ReadMinimalVarint(r, "escrow_delta"));
+    if (delta == 0) {
+      return Error(ErrorCode::kMalformed, "usage batch: escrow_delta 0 at offset " + std::to_string(at));
     }
-    CMLN_ASSIGN_OR_RETURN(ByteView h, r.Bytes(32, "requester_key_hash"));
-    std::copy(h.begin(), h.end(), e.requester_key_hash.begin());
-    CMLN_ASSIGN_OR_RETURN(e.requests, r.U64BE("requests"));
-    CMLN_ASSIGN_OR_RETURN(e.prompt_tokens, r.U64BE("prompt_tokens"));
-    CMLN_ASSIGN_OR_RETURN(e.completion_tokens, r.U64BE("completion_tokens"));
-    CMLN_ASSIGN_OR_RETURN(e.cost, r.U64BE("cost"));
+    if (delta >= kVarintLimit - prev) {
+      return Error(ErrorCode::kMalformed, "usage batch: escrow_id >= 2^62 at offset " + std::to_string(at));
+    }
+    e.escrow_id = prev + delta;
+    prev = e.escrow_id;
+    CMLN_ASSIGN_OR_RETURN(e.requests, ReadMinimalVarint(r, "requests"));
+    CMLN_ASSIGN_OR_RETURN(e.prompt_tokens, ReadMinimalVarint(r, "prompt_tokens"));
+    CMLN_ASSIGN_OR_RETURN(e.completion_tokens, ReadMinimalVarint(r, "completion_tokens"));
+    CMLN_ASSIGN_OR_RETURN(e.cost, ReadMinimalVarint(r, "cost"));
   }
   CMLN_TRY(r.ExpectEnd("usage batch"));
   return b;

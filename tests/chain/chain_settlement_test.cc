@@ -131,6 +131,37 @@ TEST_F(Settlement, C1_C8_RequesterKeyHashMustBeEscrowOwner) {
   ExpectRefused(SettleBy(k1, 1, {ChainHarness::Entry(1, h.carol, 1, 1, 10)}), ErrorCode::kRequesterMismatch, before);
 }
 
+TEST_F(Settlement, C8_OneWrongRequesterRefusesTheWholeBatch) {
+  // The batch carries one requesters_digest, not a hash per entry: a false key for any escrow changes the
+  // digest, so the chain refuses every entry (escrow 1, correctly alice's, is not settled either).
+  EXPECT_TX_OK(h.Deliver(h.alice, ChainHarness::CreateEscrow(AddrOf(h.alice), 5'000)));  // escrow 2
+  auto before = h.SnapshotExcept(h.host2);
+  ExpectRefused(SettleBy(k1, 1, {ChainHarness::Entry(1, h.alice, 1, 1, 10), ChainHarness::Entry(2, h.carol, 1, 1, 10)}),
+                ErrorCode::kRequesterMismatch, before);
+  EXPECT_EQ(h.Escrow(1).settled(), 0u);
+  EXPECT_EQ(h.Escrow(2).settled(), 0u);
+  // The same escrows with the right keys settle (the digest is what the chain recomputes).
+  EXPECT_TX_OK(SettleBy(k1, 1, {ChainHarness::Entry(1, h.alice, 1, 1, 10), ChainHarness::Entry(2, h.alice, 1, 1, 10)}));
+  EXPECT_EQ(h.Escrow(1).settled(), 10u);
+  EXPECT_EQ(h.Escrow(2).settled(), 10u);
+}
+
+TEST_F(Settlement, C8_DigestOverOtherEscrowIdsRefused) {
+  // Right keys, but the digest was computed over different escrow ids than the entries settle: the
+  // digest binds each key to its escrow, so the signed batch is refused.
+  EXPECT_TX_OK(h.Deliver(h.alice, ChainHarness::CreateEscrow(AddrOf(h.alice), 5'000)));  // escrow 2
+  Bytes batch = ChainHarness::BatchBytes("node-1", 1, {ChainHarness::Entry(1, h.alice, 1, 1, 10)});
+  RequestersDigest other;
+  other.Add(2, seal::Sha256(h.alice.public_key()));
+  const seal::Digest32 wrong = other.Finish();
+  const size_t digest_at = 1 + 2 + std::string(kChainId).size() + 2 + 6 + 8;
+  std::copy(wrong.begin(), wrong.end(), batch.begin() + static_cast<std::ptrdiff_t>(digest_at));
+  ASSERT_EQ(DecodeUsageBatch(batch)->requesters_digest, wrong);
+  auto before = h.SnapshotExcept(h.host2);
+  ExpectRefused(h.Deliver(h.host2, ChainHarness::SignedSettle(AddrOf(h.host2), k1, batch)), ErrorCode::kRequesterMismatch,
+                before);
+}
+
 TEST_F(Settlement, C6_SettlementAfterGraceRefusedRefundExactlyOnce) {
   EXPECT_TX_OK(SettleBy(k1, 1, {ChainHarness::Entry(1, h.alice, 1, 1, 1000)}));  // height 4
   h.EmptyBlocksUntil(10);  // epoch boundary: escrow 1 closed, refund at 10 + 3 + 1 = 14
