@@ -20,12 +20,12 @@
 //                             escrow_id:u64 || requester_key_hash:32)
 // where requester_key_hash = SHA-256(requester's 33-byte compressed secp256k1 key) as the node saw it on
 // chain. One digest per batch instead of one hash per entry: the chain recomputes it from each escrow's
-// creator_key_hash and refuses the WHOLE batch (kRequesterMismatch, C8) if it differs, so a host that fed
-// the node a false key for any escrow gets the batch refused rather than that one entry.
+// creator_key_hash and refuses the whole batch (kRequesterMismatch, C8) if it differs, so a host that fed
+// the node a false key for any escrow gets the batch refused; the refusal cannot say which entry was wrong.
 //
 // Signed message = kUsageBatchSigningDomain || batch bytes (domain separation from receipts).
 //
-// Thread safety: pure functions.
+// Thread safety: the functions are pure; a RequestersDigest is used by one thread at a time.
 #pragma once
 
 #include <array>
