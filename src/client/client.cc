@@ -110,7 +110,8 @@ Status Client::Refresh(const std::string& model, ModelState& state) {
     }
     nodes.push_back(std::move(*node));
   }
-  // Drop cache entries no record names any more.
+  // Drop verifications past their time to live (collateral and clocks move on; a record still listed is
+  // verified again at the next refresh).
   for (auto c = bundle_cache_.begin(); c != bundle_cache_.end();) {
     c = now - c->second.verified_at >= config_.cache_ttl_s ? bundle_cache_.erase(c) : std::next(c);
   }
