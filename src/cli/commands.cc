@@ -18,6 +18,7 @@ void RegisterAll(CLI::App& app) {
   RegisterTx(app);
   RegisterQuery(app);
   RegisterEngine(app);
+  RegisterNode(app);
   RegisterProxy(app);
   RegisterChat(app);
   RegisterDevnet(app);

@@ -18,6 +18,7 @@ void RegisterChainAbci(CLI::App& chain);
 void RegisterTx(CLI::App& app);
 void RegisterQuery(CLI::App& app);
 void RegisterEngine(CLI::App& app);
+void RegisterNode(CLI::App& app);
 // The client side (src/cli/proxy_command.cc, chat_command.cc, devnet_command.cc).
 void RegisterProxy(CLI::App& app);
 void RegisterChat(CLI::App& app);

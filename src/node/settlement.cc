@@ -1,0 +1,357 @@
+#include "node/settlement.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+
+#include "attest/evidence_file.h"
+#include "common/byte_reader.h"
+#include "node/log.h"
+
+namespace cmln::node {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr size_t kJournalRecordOverhead = 8 + 32 + 64 + 4 + 32;
+constexpr const char* kRejectedDir = "rejected";
+
+Status WriteAll(int fd, ByteView data, const std::string& path) {
+  size_t off = 0;
+  while (off < data.size()) {
+    ssize_t n = ::write(fd, data.data() + off, data.size() - off);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return Error(ErrorCode::kIoError, "write " + path + ": " + std::strerror(errno));
+    off += static_cast<size_t>(n);
+  }
+  return OkStatus();
+}
+
+Status FsyncPath(const std::string& path, int flags) {
+  int fd = ::open(path.c_str(), flags | O_CLOEXEC);
+  if (fd < 0) return Error(ErrorCode::kIoError, "open " + path + ": " + std::strerror(errno));
+  const int rc = ::fsync(fd);
+  ::close(fd);
+  if (rc != 0) return Error(ErrorCode::kIoError, "fsync " + path + ": " + std::strerror(errno));
+  return OkStatus();
+}
+
+// temp file, fsync, rename over `path`, fsync of the directory: after it returns OK the file survives a
+// crash with exactly `data`; before, the old state (no file) does.
+Status WriteFileDurably(const std::string& path, ByteView data) {
+  const std::string tmp = path + ".tmp";
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return Error(ErrorCode::kIoError, "open " + tmp + ": " + std::strerror(errno));
+  Status st = WriteAll(fd, data, tmp);
+  if (st.ok() && ::fsync(fd) != 0) st = Error(ErrorCode::kIoError, "fsync " + tmp + ": " + std::strerror(errno));
+  ::close(fd);
+  if (!st.ok()) return st;
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    return Error(ErrorCode::kIoError, "rename " + tmp + ": " + std::strerror(errno));
+  }
+  return FsyncPath(fs::path(path).parent_path().string(), O_RDONLY | O_DIRECTORY);
+}
+
+uint64_t EntriesCost(const chain::UsageBatch& b) {
+  uint64_t sum = 0;
+  for (const auto& e : b.entries) sum += e.cost;
+  return sum;
+}
+
+}  // namespace
+
+// --- journal record --------------------------------------------------------------------------------
+
+Result<Bytes> EncodeJournalRecord(const SignedBatch& batch) {
+  if (batch.batch.empty() || batch.batch.size() > kMaxJournalBatchBytes) {
+    return Error(ErrorCode::kInvalidArgument, "journal record: batch size out of range");
+  }
+  ByteWriter w(kJournalRecordOverhead + batch.batch.size());
+  w.Bytes(kJournalMagic);
+  w.Bytes(batch.sign_pk);
+  w.Bytes(batch.signature);
+  w.U32BE(static_cast<uint32_t>(batch.batch.size()));
+  w.Bytes(batch.batch);
+  const seal::Digest32 sum = seal::Sha256(w.bytes());
+  w.Bytes(sum);
+  return w.Take();
+}
+
+Result<SignedBatch> DecodeJournalRecord(ByteView record) {
+  ByteReader r(record);
+  CMLN_ASSIGN_OR_RETURN(ByteView magic, r.Bytes(kJournalMagic.size(), "journal.magic"));
+  if (AsChars(magic) != kJournalMagic) return Error(ErrorCode::kMalformed, "journal.magic at offset 0: not CMLNBAT1");
+  SignedBatch out;
+  CMLN_TRY(r.Array(out.sign_pk, "journal.sign_pk"));
+  CMLN_TRY(r.Array(out.signature, "journal.signature"));
+  CMLN_ASSIGN_OR_RETURN(uint32_t len, r.U32BE("journal.batch_len"));
+  if (len == 0 || len > kMaxJournalBatchBytes) {
+    return Error(ErrorCode::kLengthTooLarge, "journal.batch_len at offset 104: " + std::to_string(len) + " out of range");
+  }
+  CMLN_ASSIGN_OR_RETURN(ByteView batch, r.Bytes(len, "journal.batch"));
+  const size_t covered = r.offset();
+  seal::Digest32 sum{};
+  CMLN_TRY(r.Array(sum, "journal.checksum"));
+  if (!r.empty()) return Error(ErrorCode::kTrailingData, "journal: bytes after the checksum at offset " + std::to_string(r.offset()));
+  if (!ConstantTimeEqual(sum, seal::Sha256(record.first(covered)))) {
+    return Error(ErrorCode::kChecksumMismatch, "journal.checksum: does not match the record");
+  }
+  out.batch = ToBytes(batch);
+  CMLN_ASSIGN_OR_RETURN(out.decoded, chain::DecodeUsageBatch(out.batch));
+  CMLN_TRY(chain::VerifyUsageBatch(out.sign_pk, out.batch, out.signature));
+  return out;
+}
+
+// --- BatchJournal ------------------------------------------------------------------------------------
+
+Result<BatchJournal> BatchJournal::Open(const std::string& dir) {
+  std::error_code ec;
+  fs::create_directories(fs::path(dir) / kRejectedDir, ec);
+  if (ec) return Error(ErrorCode::kIoError, "journal directory " + dir + ": " + ec.message());
+  return BatchJournal(dir);
+}
+
+std::string BatchJournal::PathOf(uint64_t seq) const {
+  char name[40];
+  std::snprintf(name, sizeof(name), "batch-%020llu.bin", static_cast<unsigned long long>(seq));
+  return (fs::path(dir_) / name).string();
+}
+
+Status BatchJournal::Write(const SignedBatch& batch) {
+  const std::string path = PathOf(batch.decoded.batch_seq);
+  if (fs::exists(path)) return Error(ErrorCode::kAlreadyExists, "journal: batch " + std::to_string(batch.decoded.batch_seq));
+  CMLN_ASSIGN_OR_RETURN(Bytes record, EncodeJournalRecord(batch));
+  return WriteFileDurably(path, record);
+}
+
+Result<std::vector<SignedBatch>> BatchJournal::List() {
+  std::vector<std::string> files;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir_, ec)) {
+    const std::string name = e.path().filename().string();
+    if (e.is_regular_file() && name.rfind("batch-", 0) == 0 && name.size() > 4 &&
+        name.substr(name.size() - 4) == ".bin") {
+      files.push_back(e.path().string());
+    }
+  }
+  if (ec) return Error(ErrorCode::kIoError, "journal directory " + dir_ + ": " + ec.message());
+  std::sort(files.begin(), files.end());
+  std::vector<SignedBatch> out;
+  for (const auto& path : files) {
+    auto bytes = attest::ReadFileCapped(path, kMaxJournalBatchBytes + kJournalRecordOverhead);
+    Result<SignedBatch> rec = bytes.ok() ? DecodeJournalRecord(*bytes) : Result<SignedBatch>(bytes.error());
+    if (!rec.ok() || PathOf(rec->decoded.batch_seq) != path) {
+      log::Err("journal_file_unreadable", {{"file", fs::path(path).filename().string()},
+                                           {"code", rec.ok() ? "name_mismatch" : ErrorCodeName(rec.error().code())}});
+      fs::rename(path, fs::path(dir_) / kRejectedDir / fs::path(path).filename(), ec);
+      continue;
+    }
+    out.push_back(std::move(*rec));
+  }
+  return out;
+}
+
+Status BatchJournal::Remove(uint64_t seq) {
+  std::error_code ec;
+  fs::remove(PathOf(seq), ec);
+  if (ec) return Error(ErrorCode::kIoError, "journal remove batch " + std::to_string(seq) + ": " + ec.message());
+  return FsyncPath(dir_, O_RDONLY | O_DIRECTORY);
+}
+
+Status BatchJournal::Reject(uint64_t seq) {
+  std::error_code ec;
+  const fs::path from = PathOf(seq);
+  fs::rename(from, fs::path(dir_) / kRejectedDir / from.filename(), ec);
+  if (ec) return Error(ErrorCode::kIoError, "journal reject batch " + std::to_string(seq) + ": " + ec.message());
+  return FsyncPath(dir_, O_RDONLY | O_DIRECTORY);
+}
+
+// --- Settlement ----------------------------------------------------------------------------------------
+
+Settlement::Settlement(SettlementOptions options, BatchJournal journal, ChainClient& chain, QuotaLedger& ledger,
+                       UsageAggregator& usage, Metrics& metrics, Signer signer)
+    : options_(std::move(options)),
+      journal_(std::move(journal)),
+      chain_(chain),
+      ledger_(ledger),
+      usage_(usage),
+      metrics_(metrics),
+      signer_(std::move(signer)) {}
+
+Settlement::~Settlement() { Stop(); }
+
+Status Settlement::Recover(uint64_t chain_last_batch_seq) {
+  std::lock_guard<std::mutex> lock(mu_);
+  CMLN_ASSIGN_OR_RETURN(std::vector<SignedBatch> found, journal_.List());
+  uint64_t max_seq = chain_last_batch_seq;
+  for (auto& b : found) {
+    const uint64_t seq = b.decoded.batch_seq;
+    if (b.decoded.chain_id != options_.chain_id || b.decoded.node_id != options_.node_id) {
+      log::Err("journal_batch_foreign", {{"batch_seq", seq}});
+      CMLN_TRY(journal_.Reject(seq));
+      continue;
+    }
+    if (seq <= chain_last_batch_seq) {
+      // Settled before the crash; only the deletion was lost.
+      log::Info("journal_batch_already_settled", {{"batch_seq", seq}});
+      CMLN_TRY(journal_.Remove(seq));
+      continue;
+    }
+    for (const auto& e : b.decoded.entries) ledger_.AddUnsettled(e.escrow_id, e.cost);
+    max_seq = std::max(max_seq, seq);
+    log::Info("journal_batch_pending", {{"batch_seq", seq}, {"entries", b.decoded.entries.size()},
+                                        {"cost", EntriesCost(b.decoded)}});
+    pending_.emplace(seq, std::move(b));
+  }
+  next_seq_ = max_seq + 1;
+  return OkStatus();
+}
+
+Status Settlement::SealNow() {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<chain::UsageEntry> entries = usage_.Take(options_.max_entries);
+  if (entries.empty()) return OkStatus();
+  SignedBatch sb;
+  sb.decoded = chain::UsageBatch{options_.chain_id, options_.node_id, next_seq_, entries};
+  auto fail = [&](const Error& e) -> Status {
+    usage_.Restore(entries);
+    log::Err("batch_seal_failed", {{"batch_seq", next_seq_}, {"code", ErrorCodeName(e.code())}, {"reason", e.message()}});
+    return e;
+  };
+  auto encoded = chain::EncodeUsageBatch(sb.decoded);
+  if (!encoded.ok()) return fail(encoded.error());
+  sb.batch = std::move(*encoded);
+  auto signed_by = signer_(sb.batch);
+  if (!signed_by.ok()) return fail(signed_by.error());
+  sb.sign_pk = signed_by->first;
+  sb.signature = signed_by->second;
+  Status st = journal_.Write(sb);
+  if (!st.ok()) return fail(st.error());
+  log::Info("batch_journaled", {{"batch_seq", next_seq_}, {"entries", entries.size()}, {"cost", EntriesCost(sb.decoded)}});
+  metrics_.CountBatch("journaled");
+  pending_.emplace(next_seq_, std::move(sb));
+  ++next_seq_;
+  return OkStatus();
+}
+
+void Settlement::Done(uint64_t seq, const SignedBatch& batch, const char* outcome) {
+  for (const auto& e : batch.decoded.entries) ledger_.Settled(e.escrow_id, e.cost);
+  std::lock_guard<std::mutex> lock(mu_);
+  Status st = std::string_view(outcome) == "rejected" ? journal_.Reject(seq) : journal_.Remove(seq);
+  if (!st.ok()) log::Err("journal_update_failed", {{"batch_seq", seq}, {"reason", st.error().message()}});
+  pending_.erase(seq);
+  metrics_.CountBatch(outcome);
+}
+
+Settlement::Verdict Settlement::SubmitOne(const SignedBatch& batch) {
+  const uint64_t seq = batch.decoded.batch_seq;
+  auto outcome = chain_.SettleUsage(batch.batch, batch.signature);
+  if (!outcome.ok()) {
+    log::Warn("batch_submit_failed", {{"batch_seq", seq}, {"code", ErrorCodeName(outcome.error().code())},
+                                      {"reason", outcome.error().message()}});
+    return Verdict::kRetry;
+  }
+  if (outcome->code == ErrorCode::kOk && outcome->committed) {
+    log::Info("batch_settled", {{"batch_seq", seq}, {"height", outcome->height}});
+    return Verdict::kSettled;
+  }
+  // Whatever the code, the chain's last_batch_seq decides whether this batch is settled: a replay or a
+  // sequence mismatch (of the batch or of the host account) is resolved by reading it.
+  auto att = chain_.Attestation(options_.node_id);
+  if (att.ok() && seq <= att->last_batch_seq) {
+    log::Info("batch_already_settled", {{"batch_seq", seq}, {"chain_last_batch_seq", att->last_batch_seq}});
+    return Verdict::kAlreadySettled;
+  }
+  const ErrorCode c = outcome->code;
+  const bool transient = !outcome->committed || c == ErrorCode::kReplay || c == ErrorCode::kSequenceMismatch ||
+                         c == ErrorCode::kInsufficientFee || c == ErrorCode::kInsufficientFunds ||
+                         c == ErrorCode::kIoError || c == ErrorCode::kInternal || !att.ok();
+  log::Warn("batch_refused", {{"batch_seq", seq}, {"code", ErrorCodeName(c)}, {"committed", outcome->committed},
+                              {"reason", outcome->log}, {"retry", transient}});
+  return transient ? Verdict::kRetry : Verdict::kRejected;
+}
+
+bool Settlement::SubmitPendingOnce() {
+  std::lock_guard<std::mutex> pass(submit_mu_);
+  while (true) {
+    SignedBatch next;
+    uint64_t seq = 0;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (pending_.empty()) return true;
+      seq = pending_.begin()->first;
+      next = pending_.begin()->second;
+    }
+    switch (SubmitOne(next)) {
+      case Verdict::kSettled: Done(seq, next, "settled"); break;
+      case Verdict::kAlreadySettled: Done(seq, next, "already_settled"); break;
+      case Verdict::kRejected: Done(seq, next, "rejected"); break;
+      case Verdict::kRetry: return false;
+    }
+  }
+}
+
+size_t Settlement::pending() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return pending_.size();
+}
+
+uint64_t Settlement::next_batch_seq() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return next_seq_;
+}
+
+void Settlement::Start() {
+  std::lock_guard<std::mutex> lock(thread_mu_);
+  if (thread_.joinable()) return;
+  stop_ = false;
+  thread_ = std::thread([this] { Loop(); });
+}
+
+void Settlement::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(thread_mu_);
+    if (!thread_.joinable()) return;
+    stop_ = true;
+  }
+  cv_.notify_all();
+  thread_.join();
+  (void)SealNow();
+  (void)SubmitPendingOnce();
+}
+
+void Settlement::Loop() {
+  using clock = std::chrono::steady_clock;
+  auto next_seal = clock::now() + options_.batch_interval;
+  auto next_submit = clock::now();
+  auto backoff = options_.backoff_initial;
+  std::unique_lock<std::mutex> lock(thread_mu_);
+  while (!stop_) {
+    cv_.wait_until(lock, std::min(next_seal, next_submit), [this] { return stop_; });
+    if (stop_) break;
+    lock.unlock();
+    const auto now = clock::now();
+    if (now >= next_seal) {
+      (void)SealNow();
+      next_seal = now + options_.batch_interval;
+      next_submit = std::min(next_submit, now);  // submit a new batch at once unless backing off
+    }
+    if (clock::now() >= next_submit) {
+      if (SubmitPendingOnce()) {
+        backoff = options_.backoff_initial;
+        next_submit = next_seal;
+      } else {
+        next_submit = clock::now() + backoff;
+        backoff = std::min(backoff * 2, options_.backoff_max);
+      }
+    }
+    lock.lock();
+  }
+}
+
+}  // namespace cmln::node
