@@ -164,8 +164,23 @@ def bench_chain_settle():
             "ours_bytes_per_1k_agg10": round(agg), "classic_over_ours": round(classic / ours, 1)}
 
 
+def bench_node_overhead():
+    """The node's encrypted path (OHTTP + authorization + quota + receipt) against the same engine called in
+    plaintext (its OpenAI server), SmolLM2-135M, concurrency 1 and 32 (bench/node_overhead_bench.cc)."""
+    env = dict(os.environ)
+    env.setdefault("CMLN_NODE_BENCH_MODEL", os.path.join(ROOT, "models", "SmolLM2-135M-Instruct.Q4_1.gguf"))
+    out = subprocess.run([os.path.join(BUILD, "node_overhead_bench")], check=True, capture_output=True, text=True,
+                         env=env)
+    sys.stderr.write(out.stderr)
+    lines = out.stdout.strip().splitlines()
+    for line in lines[:-1]:
+        print(line, file=sys.stderr)
+    return json.loads(lines[-1])
+
+
 BENCHES = {"seal": bench_seal, "engine": bench_engine, "attest-tdx": bench_attest_tdx, "attest-snp": bench_attest_snp,
-           "attest-gpu": bench_attest_gpu, "chain-settle": bench_chain_settle}
+           "attest-gpu": bench_attest_gpu, "chain-settle": bench_chain_settle,
+           "node-overhead": bench_node_overhead}
 
 if __name__ == "__main__":
     print(json.dumps(BENCHES[sys.argv[1]]()))

@@ -107,6 +107,9 @@ Status HttpFrontend::Start() {
   http_->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
   http_->set_payload_max_length(options_.max_request_bytes);
   http_->set_read_timeout(30, 0);
+  // Each sealed SSE chunk must leave at once (no Nagle delay behind the previous small write).
+  http_->set_tcp_nodelay(true);
+  http_->set_keep_alive_max_count(100);
   http_->set_write_timeout(30, 0);
   Route();
   port_ = options_.port == 0 ? http_->bind_to_any_port(options_.host)
