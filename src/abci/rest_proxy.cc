@@ -4,6 +4,7 @@
 
 #include "abci/abci_app.h"
 #include "chain/tx.h"
+#include "common/http_listen.h"
 
 namespace cmln::abci {
 
@@ -128,8 +129,10 @@ Status CometRestProxy::Run() {
     return Error(ErrorCode::kIoError, "cannot bind " + host_ + ":" + std::to_string(port));
   }
   bound_port_ = port;
-  if (stop_.load()) return OkStatus();
-  http_->listen_after_bind();
+  std::thread listener = ListenInBackground(*http_);
+  // A Stop() that came before the server ran set stop_ but its http_->stop() may have been lost.
+  if (stop_.load()) http_->stop();
+  listener.join();
   return OkStatus();
 }
 

@@ -15,6 +15,7 @@
 #include "attest/x509_builder.h"
 #include "chain/keys.h"
 #include "chain/tx.h"
+#include "common/http_listen.h"
 
 namespace cmln::chain {
 
@@ -344,7 +345,7 @@ Status Node::Run() {
     return Error(ErrorCode::kIoError, "cannot bind " + opts_.listen_host + ":" + std::to_string(port));
   }
   bound_port_ = port;
-  std::thread server([this] { http_->listen_after_bind(); });
+  std::thread server = ListenInBackground(*http_);
   Status result = OkStatus();
   auto next = std::chrono::steady_clock::now();
   while (!stop_.load()) {

@@ -36,6 +36,7 @@
 #include "client/client.h"
 #include "client/client_options.h"
 #include "client/sse.h"
+#include "common/http_listen.h"
 
 namespace cmln::cli {
 
@@ -154,7 +155,6 @@ void HandleStream(client::Client& cl, const std::string& body, httplib::Response
   });
 }
 
-httplib::Server* g_server = nullptr;
 
 void RunProxy() {
   if (!g_config_file.empty()) {
@@ -236,22 +236,16 @@ void RunProxy() {
     std::cerr << "error: cannot listen on " << g_opts.listen << "\n";
     return SetExitCode(1);
   }
-  g_server = &server;
-  std::thread waiter([&] {
-    int sig = 0;
-    sigwait(&signals, &sig);
-    server.stop();
-  });
+  std::thread listener = ListenInBackground(server);
   std::cout << nlohmann::json{{"listening", host + ":" + std::to_string(bound)},
                               {"chain", g_opts.chain},
                               {"address", c.address()}}
                    .dump()
             << std::endl;
-  server.listen_after_bind();
-  // Wake the waiter if the server stopped for another reason.
-  pthread_kill(waiter.native_handle(), SIGTERM);
-  waiter.join();
-  g_server = nullptr;
+  int sig = 0;
+  sigwait(&signals, &sig);
+  server.stop();
+  listener.join();
   SetExitCode(0);
 }
 

@@ -16,6 +16,8 @@
 #include <chrono>
 #include <nlohmann/json.hpp>
 
+#include "common/http_listen.h"
+
 namespace cmln::engine {
 
 namespace {
@@ -367,7 +369,7 @@ Result<std::unique_ptr<OpenAiServer>> OpenAiServer::Start(Engine& engine, const 
     s->port_ = options.port;
   }
   httplib::Server* http = s->http_.get();
-  s->thread_ = std::thread([http] { http->listen_after_bind(); });
+  s->thread_ = ListenInBackground(*http);
   return s;
 }
 

@@ -5,6 +5,7 @@
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 
+#include "common/http_listen.h"
 #include "node/log.h"
 #include "seal/bhttp.h"
 #include "seal/chunked_ohttp.h"
@@ -115,7 +116,7 @@ Status HttpFrontend::Start() {
   port_ = options_.port == 0 ? http_->bind_to_any_port(options_.host)
                              : (http_->bind_to_port(options_.host, options_.port) ? options_.port : -1);
   if (port_ <= 0) return Error(ErrorCode::kIoError, "cannot bind " + options_.host + ":" + std::to_string(options_.port));
-  thread_ = std::thread([this] { http_->listen_after_bind(); });
+  thread_ = ListenInBackground(*http_);
   return OkStatus();
 }
 
