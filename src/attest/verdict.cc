@@ -20,6 +20,21 @@ constexpr StatusName kStatusNames[] = {
 };
 }  // namespace
 
+int TcbRank(TcbStatus s) {
+  switch (s) {
+    case TcbStatus::kUpToDate: return 0;
+    case TcbStatus::kSWHardeningNeeded: return 1;
+    case TcbStatus::kConfigurationNeeded: return 2;
+    case TcbStatus::kConfigurationAndSWHardeningNeeded: return 3;
+    case TcbStatus::kOutOfDate: return 4;
+    case TcbStatus::kOutOfDateConfigurationNeeded: return 5;
+    case TcbStatus::kRevoked:
+    case TcbStatus::kTcbNotSupported:
+    case TcbStatus::kUnknown: return kUnacceptableTcbRank;
+  }
+  return kUnacceptableTcbRank;
+}
+
 const char* TcbStatusName(TcbStatus s) {
   for (const auto& e : kStatusNames) {
     if (e.status == s) return e.name;

@@ -35,6 +35,12 @@ enum class TcbStatus {
 const char* TcbStatusName(TcbStatus s);
 // Parses Intel's spelling; returns false for anything else.
 bool ParseTcbStatus(const std::string& name, TcbStatus* out);
+// Rank of a status for "not below the minimum" checks (a release's min_tcb): 0 is best, in Intel's
+// order UpToDate < SWHardeningNeeded < ConfigurationNeeded < ConfigurationAndSWHardeningNeeded <
+// OutOfDate < OutOfDateConfigurationNeeded. Unacceptable statuses (Revoked, TcbNotSupported, Unknown)
+// rank kUnacceptableTcbRank, above every minimum.
+inline constexpr int kUnacceptableTcbRank = 100;
+int TcbRank(TcbStatus s);
 
 // One reason for a rejection: a stable snake_case code (never renamed; see docs/attestation.md for the
 // list) and a human message that names the field, the value seen and the value wanted (hex).

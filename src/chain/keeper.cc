@@ -9,6 +9,7 @@
 #include "chain/usage_batch.h"
 #include "common/byte_reader.h"
 #include "seal/crypto.h"
+#include "seal/inference_protocol.h"
 
 namespace cmln::chain {
 
@@ -65,20 +66,6 @@ Status ValidateParams(const pb::Params& p) {
   }
   return OkStatus();
 }
-
-int TcbRank(attest::TcbStatus s) {
-  switch (s) {
-    case attest::TcbStatus::kUpToDate: return 0;
-    case attest::TcbStatus::kSWHardeningNeeded: return 1;
-    case attest::TcbStatus::kConfigurationNeeded: return 2;
-    case attest::TcbStatus::kConfigurationAndSWHardeningNeeded: return 3;
-    case attest::TcbStatus::kOutOfDate: return 4;
-    case attest::TcbStatus::kOutOfDateConfigurationNeeded: return 5;
-    default: return 100;
-  }
-}
-
-Bytes RequesterKeyHash(ByteView public_key) { return ToBytes(seal::Sha256(public_key)); }
 
 Keeper::Keeper(CacheStore* store, const BlockContext& ctx, EventSink* events, const AttestationVerifier* verifier)
     : store_(store), ctx_(ctx), events_(events), verifier_(verifier) {}
@@ -472,7 +459,7 @@ Status Keeper::ApplyAttestationPolicy(const pb::MsgSubmitTeeAttestation& m, cons
   if (!r.min_tcb().empty() && !attest::ParseTcbStatus(r.min_tcb(), &min_tcb)) {
     return Error(ErrorCode::kInternal, "release " + r.release_id() + " has unknown min_tcb " + r.min_tcb());
   }
-  if (TcbRank(v.tcb_status) > TcbRank(min_tcb)) {
+  if (attest::TcbRank(v.tcb_status) > attest::TcbRank(min_tcb)) {
     return Error(ErrorCode::kTcbBelowMinimum, std::string("tcb_status ") + attest::TcbStatusName(v.tcb_status) +
                                                   " below release minimum " + r.min_tcb());
   }
@@ -598,7 +585,7 @@ Result<uint64_t> Keeper::CreateConfidentialEscrow(const pb::MsgCreateConfidentia
   if (!acc || acc->public_key().empty()) {
     return Error(ErrorCode::kNotFound, "creator " + m.creator() + " has no public key on chain");
   }
-  return LockEscrow(m.creator(), RequesterKeyHash(AsBytes(acc->public_key())), m.amount(), m.model_id());
+  return LockEscrow(m.creator(), ToBytes(seal::RequesterKeyHash(AsBytes(acc->public_key()))), m.amount(), m.model_id());
 }
 
 Status Keeper::SettleConfidentialUsage(const pb::MsgSettleConfidentialUsage& m) {
@@ -795,7 +782,7 @@ Status Keeper::EpochBoundary() {
         if (!v.ok() && (v.error().code() == ErrorCode::kCertRevoked)) {
           revoke_reason = "re-evaluation: " + v.error().message();
         } else if (v.ok() && attest::ParseTcbStatus(rel->release().min_tcb().empty() ? "UpToDate" : rel->release().min_tcb(), &min_tcb) &&
-                   TcbRank(v->tcb_status) > TcbRank(min_tcb)) {
+                   attest::TcbRank(v->tcb_status) > attest::TcbRank(min_tcb)) {
           revoke_reason = std::string("re-evaluation: tcb_status ") + attest::TcbStatusName(v->tcb_status) +
                           " below release minimum " + rel->release().min_tcb();
         }

@@ -137,11 +137,5 @@ class Keeper {
   const AttestationVerifier* verifier_;
 };
 
-// Rank of a TCB status for "not below the minimum": 0 best. Unacceptable statuses (Revoked,
-// TcbNotSupported, Unknown) rank above every minimum.
-int TcbRank(attest::TcbStatus s);
-
-// SHA-256 of a 33-byte compressed account key: the requester_key_hash of usage batches.
-Bytes RequesterKeyHash(ByteView public_key);
 
 }  // namespace cmln::chain

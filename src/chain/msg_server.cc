@@ -59,7 +59,7 @@ Status ValidateRelease(const v1::Release& r) {
   if (r.model_digest().size() != 32) return Error(ErrorCode::kInvalidArgument, "release.model_digest must be 32 bytes");
   if (!r.min_tcb().empty()) {
     attest::TcbStatus s;
-    if (!attest::ParseTcbStatus(r.min_tcb(), &s) || TcbRank(s) >= 100) {
+    if (!attest::ParseTcbStatus(r.min_tcb(), &s) || attest::TcbRank(s) >= attest::kUnacceptableTcbRank) {
       return Error(ErrorCode::kInvalidArgument, "release.min_tcb " + r.min_tcb() + " is not an acceptable TCB status");
     }
   }

@@ -8,19 +8,6 @@ namespace cmln::client {
 
 namespace {
 
-// Rank of a TCB status, lower is better (the same order the chain's keeper applies).
-int TcbRank(attest::TcbStatus s) {
-  switch (s) {
-    case attest::TcbStatus::kUpToDate: return 0;
-    case attest::TcbStatus::kSWHardeningNeeded: return 1;
-    case attest::TcbStatus::kConfigurationNeeded: return 2;
-    case attest::TcbStatus::kConfigurationAndSWHardeningNeeded: return 3;
-    case attest::TcbStatus::kOutOfDate: return 4;
-    case attest::TcbStatus::kOutOfDateConfigurationNeeded: return 5;
-    default: return 100;
-  }
-}
-
 Error NodeError(ErrorCode code, const std::string& node_id, const std::string& what) {
   return Error(code, "node " + node_id + ": " + what);
 }
@@ -132,7 +119,7 @@ Result<VerifiedNode> CheckVerifiedRecord(const AttestationRecord& record, const 
   if (!release->min_tcb.empty() && !attest::ParseTcbStatus(release->min_tcb, &min_tcb)) {
     return NodeError(ErrorCode::kMalformed, node, "release " + release->release_id + " min_tcb " + release->min_tcb);
   }
-  if (TcbRank(verified->tcb_status) > TcbRank(min_tcb)) {
+  if (attest::TcbRank(verified->tcb_status) > attest::TcbRank(min_tcb)) {
     return NodeError(ErrorCode::kTcbBelowMinimum, node,
                      std::string("tcb_status ") + attest::TcbStatusName(verified->tcb_status) + " below " +
                          release->min_tcb);

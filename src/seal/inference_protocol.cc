@@ -27,7 +27,7 @@ void WriteId(ByteWriter& w, std::string_view id) {
   w.Bytes(id);
 }
 
-Result<std::string> ReadId(ByteReader& r, std::string_view field) {
+Result<std::string> ReadId(ByteReader& r, const std::string& field) {
   CMLN_ASSIGN_OR_RETURN(uint16_t len, r.U16BE(field));
   if (len > kMaxProtocolIdLen) {
     return Error(ErrorCode::kLengthTooLarge, std::string(field) + ": length " + std::to_string(len) + " exceeds " +
@@ -44,12 +44,27 @@ Result<std::string> ReadId(ByteReader& r, std::string_view field) {
   return id;
 }
 
-Status ReadVersion(ByteReader& r) {
-  CMLN_ASSIGN_OR_RETURN(uint8_t version, r.U8("version"));
+// The prefix both layouts share: version, chain_id, node_id, escrow_id (`what` names the layout).
+struct Prefix {
+  std::string chain_id;
+  std::string node_id;
+  uint64_t escrow_id = 0;
+};
+
+Result<Prefix> ReadPrefix(ByteReader& r, const std::string& what) {
+  CMLN_ASSIGN_OR_RETURN(uint8_t version, r.U8(what + ".version"));
   if (version != kInferenceProtocolVersion) {
-    return Error(ErrorCode::kUnsupported, "version " + std::to_string(version) + " (expected 1)");
+    return Error(ErrorCode::kUnsupported, what + ".version " + std::to_string(version) + " (expected 1)");
   }
-  return OkStatus();
+  Prefix p;
+  CMLN_ASSIGN_OR_RETURN(p.chain_id, ReadId(r, what + ".chain_id"));
+  CMLN_ASSIGN_OR_RETURN(p.node_id, ReadId(r, what + ".node_id"));
+  const size_t escrow_at = r.offset();
+  CMLN_ASSIGN_OR_RETURN(p.escrow_id, r.U64BE(what + ".escrow_id"));
+  if (p.escrow_id == 0) {
+    return Error(ErrorCode::kMalformed, what + ".escrow_id: 0 at offset " + std::to_string(escrow_at));
+  }
+  return p;
 }
 
 // Everything before the signature.
@@ -108,15 +123,11 @@ Result<Bytes> EncodeAuthorization(const RequestAuthorization& auth) {
 
 Result<RequestAuthorization> DecodeAuthorization(ByteView bytes) {
   ByteReader r(bytes);
-  CMLN_TRY(ReadVersion(r));
+  CMLN_ASSIGN_OR_RETURN(Prefix prefix, ReadPrefix(r, "authorization"));
   RequestAuthorization a;
-  CMLN_ASSIGN_OR_RETURN(a.chain_id, ReadId(r, "authorization.chain_id"));
-  CMLN_ASSIGN_OR_RETURN(a.node_id, ReadId(r, "authorization.node_id"));
-  const size_t escrow_at = r.offset();
-  CMLN_ASSIGN_OR_RETURN(a.escrow_id, r.U64BE("authorization.escrow_id"));
-  if (a.escrow_id == 0) {
-    return Error(ErrorCode::kMalformed, "authorization.escrow_id: 0 at offset " + std::to_string(escrow_at));
-  }
+  a.chain_id = std::move(prefix.chain_id);
+  a.node_id = std::move(prefix.node_id);
+  a.escrow_id = prefix.escrow_id;
   const size_t key_at = r.offset();
   CMLN_TRY(r.Array(a.requester_public_key, "authorization.requester_public_key"));
   if (a.requester_public_key[0] != 0x02 && a.requester_public_key[0] != 0x03) {
@@ -152,15 +163,11 @@ Result<Bytes> EncodeReceipt(const Receipt& receipt) {
 
 Result<Receipt> DecodeReceipt(ByteView bytes) {
   ByteReader r(bytes);
-  CMLN_TRY(ReadVersion(r));
+  CMLN_ASSIGN_OR_RETURN(Prefix prefix, ReadPrefix(r, "receipt"));
   Receipt rc;
-  CMLN_ASSIGN_OR_RETURN(rc.chain_id, ReadId(r, "receipt.chain_id"));
-  CMLN_ASSIGN_OR_RETURN(rc.node_id, ReadId(r, "receipt.node_id"));
-  const size_t escrow_at = r.offset();
-  CMLN_ASSIGN_OR_RETURN(rc.escrow_id, r.U64BE("receipt.escrow_id"));
-  if (rc.escrow_id == 0) {
-    return Error(ErrorCode::kMalformed, "receipt.escrow_id: 0 at offset " + std::to_string(escrow_at));
-  }
+  rc.chain_id = std::move(prefix.chain_id);
+  rc.node_id = std::move(prefix.node_id);
+  rc.escrow_id = prefix.escrow_id;
   CMLN_TRY(r.Array(rc.requester_key_hash, "receipt.requester_key_hash"));
   CMLN_TRY(r.Array(rc.request_digest, "receipt.request_digest"));
   CMLN_TRY(r.Array(rc.response_digest, "receipt.response_digest"));
@@ -182,6 +189,6 @@ Status VerifyReceiptSignature(const Receipt& receipt, ByteView sign_public_key) 
                        ByteView(receipt.signature));
 }
 
-Digest32 RequesterKeyHash(const AccountPublicKey& public_key) { return Sha256(ByteView(public_key)); }
+Digest32 RequesterKeyHash(ByteView public_key) { return Sha256(public_key); }
 
 }  // namespace cmln::seal

@@ -106,6 +106,6 @@ Result<Receipt> DecodeReceipt(ByteView bytes);
 Status VerifyReceiptSignature(const Receipt& receipt, ByteView sign_public_key);
 
 // SHA-256 of a requester's compressed public key (the requester_key_hash of receipts and usage batches).
-Digest32 RequesterKeyHash(const AccountPublicKey& public_key);
+Digest32 RequesterKeyHash(ByteView public_key);
 
 }  // namespace cmln::seal
