@@ -770,6 +770,21 @@ TEST(BhttpStream, OtherFramingIndicatorsMalformed) {
   }
 }
 
+// RFC 9000 permits non-minimal varints: framing 3 written as 0x40 0x03 (and status 200 as 0x40 0xc8)
+// is the same indeterminate-length response to both decoders. (Found by bhttp_stream_fuzz, whose
+// harness wrongly compared the first byte with 0x03.)
+TEST(BhttpStream, NonMinimalFramingVarintSameAsWholeDecoder) {
+  const Bytes wire{0x40, 0x03, 0x40, 0xc8};
+  auto whole = DecodeResponse(wire);
+  ASSERT_TRUE(whole.ok()) << whole.error().ToString();
+  EXPECT_EQ(whole->status, 200);
+  for (size_t step : {1u, 4u}) {
+    auto r = DecodeInFragments(SplitEvery(wire, step));
+    ASSERT_TRUE(r.response.ok()) << r.response.error().ToString();
+    EXPECT_EQ(*r.response, *whole);
+  }
+}
+
 TEST(BhttpStream, MalformedAndOversizeSameCodesAsWholeDecoder) {
   // Status 99, an uppercase field name, non-zero padding, a chunk above the content cap, too many fields.
   DecodeOptions small;
