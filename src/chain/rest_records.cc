@@ -1,8 +1,8 @@
-#include "client/chain_reader.h"
+#include "chain/rest_records.h"
 
 #include <charconv>
 
-namespace cmln::client {
+namespace cmln::chain {
 
 namespace {
 
@@ -50,18 +50,6 @@ Result<Bytes> Base64(const nlohmann::json& j, std::string_view record, const cha
   return *b;
 }
 
-template <typename T, typename F>
-Result<std::vector<T>> ParseList(const Result<nlohmann::json>& r, std::string_view what, F parse) {
-  if (!r.ok()) return r.error();
-  if (!r->is_array()) return Error(ErrorCode::kMalformed, std::string(what) + ": not a JSON array");
-  std::vector<T> out;
-  for (const auto& item : *r) {
-    CMLN_ASSIGN_OR_RETURN(T v, parse(item));
-    out.push_back(std::move(v));
-  }
-  return out;
-}
-
 }  // namespace
 
 Result<ChainStatus> ParseChainStatus(const nlohmann::json& j) {
@@ -69,6 +57,8 @@ Result<ChainStatus> ParseChainStatus(const nlohmann::json& j) {
   CMLN_ASSIGN_OR_RETURN(s.chain_id, Str(j, "status", "chain_id"));
   CMLN_ASSIGN_OR_RETURN(s.height, U64(j, "status", "height"));
   CMLN_ASSIGN_OR_RETURN(s.epoch, U64(j, "status", "epoch"));
+  CMLN_ASSIGN_OR_RETURN(s.epoch_nonce, Hex(j, "status", "epoch_nonce"));
+  if (s.epoch_nonce.size() != 32) return Bad("status", "epoch_nonce", "not 32 bytes");
   return s;
 }
 
@@ -124,6 +114,8 @@ Result<AttestationRecord> ParseAttestationRecord(const nlohmann::json& j) {
   CMLN_ASSIGN_OR_RETURN(a.bundle_hash, Hex(j, kRec, "bundle_hash"));
   CMLN_ASSIGN_OR_RETURN(a.attested_epoch, U64(j, kRec, "attested_epoch"));
   CMLN_ASSIGN_OR_RETURN(a.expires_after_epoch, U64(j, kRec, "expires_after_epoch"));
+  CMLN_ASSIGN_OR_RETURN(a.last_batch_seq, U64(j, kRec, "last_batch_seq"));
+  CMLN_ASSIGN_OR_RETURN(a.status_reason, Str(j, kRec, "status_reason"));
   return a;
 }
 
@@ -139,6 +131,8 @@ Result<EscrowInfo> ParseEscrow(const nlohmann::json& j) {
   CMLN_ASSIGN_OR_RETURN(e.refunded, U64(j, kRec, "refunded"));
   CMLN_ASSIGN_OR_RETURN(e.status, Str(j, kRec, "status"));
   CMLN_ASSIGN_OR_RETURN(e.created_epoch, U64(j, kRec, "created_epoch"));
+  CMLN_ASSIGN_OR_RETURN(e.creator_key_hash, Hex(j, kRec, "creator_key_hash"));
+  if (e.creator_key_hash.size() != 32) return Bad(kRec, "creator_key_hash", "not 32 bytes");
   return e;
 }
 
@@ -168,41 +162,4 @@ Result<ChainParams> ParseParams(const nlohmann::json& j) {
   return p;
 }
 
-Result<ChainStatus> ChainReader::Status() const {
-  CMLN_ASSIGN_OR_RETURN(nlohmann::json j, rest_.Get("/status"));
-  return ParseChainStatus(j);
-}
-
-Result<ChainParams> ChainReader::Params() const {
-  CMLN_ASSIGN_OR_RETURN(nlohmann::json j, rest_.Get("/params"));
-  return ParseParams(j);
-}
-
-Result<std::vector<ReleaseInfo>> ChainReader::Releases() const {
-  return ParseList<ReleaseInfo>(rest_.Get("/releases"), "/releases", ParseReleaseRecord);
-}
-
-Result<std::vector<CollateralDoc>> ChainReader::Collateral() const {
-  return ParseList<CollateralDoc>(rest_.Get("/collateral"), "/collateral", ParseCollateralRecord);
-}
-
-Result<std::vector<AttestationRecord>> ChainReader::Attestations(const std::string& model_id) const {
-  return ParseList<AttestationRecord>(rest_.Get("/attestations?model=" + model_id), "/attestations",
-                                      ParseAttestationRecord);
-}
-
-Result<EscrowInfo> ChainReader::Escrow(uint64_t id) const {
-  CMLN_ASSIGN_OR_RETURN(nlohmann::json j, rest_.Get("/escrows/" + std::to_string(id)));
-  return ParseEscrow(j);
-}
-
-Result<std::vector<EscrowInfo>> ChainReader::EscrowsOf(const std::string& creator) const {
-  return ParseList<EscrowInfo>(rest_.Get("/escrows?creator=" + creator), "/escrows", ParseEscrow);
-}
-
-Result<AccountInfo> ChainReader::Account(const std::string& address) const {
-  CMLN_ASSIGN_OR_RETURN(nlohmann::json j, rest_.Get("/accounts/" + address));
-  return ParseAccount(j);
-}
-
-}  // namespace cmln::client
+}  // namespace cmln::chain

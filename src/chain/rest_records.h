@@ -1,17 +1,15 @@
-// What the client reads from any network node's REST API (src/chain/node.h, docs/chain.md "REST records"):
-// the chain status, the release registry, the collateral documents, the attestation records of a model,
-// escrows, accounts and model prices, parsed from the JSON records into plain structs.
+// Typed decoding of the chain's REST records (node.h, docs/chain.md "REST records"): the chain status,
+// the release registry, the collateral documents, attestation records, escrows, accounts and params,
+// parsed from the JSON the REST API writes into plain structs. One decoder for every reader — the client
+// (src/client) and the Confidential MLNode (src/node).
 //
-// Nothing read here is trusted: the network node is not (DESIGN section 1). Attestation records are only
-// candidates; the client verifies every bundle itself (node_verifier.h). Releases and prices come from
-// chain consensus, which is trusted, through the node the user chose.
+// Parsing is not trust: a reader decides what it believes (the client verifies every bundle itself).
 //
 // JSON conventions of the chain: uint64 as decimal strings (plain numbers accepted too), bytes as lowercase
 // hex, documents (`bundle`, `collateral`) as base64, enums by name. A record missing a field or with a
 // mistyped one is kMalformed (naming the field); hex/base64 that does not decode is kBadEncoding.
 //
-// Thread safety: the Parse* functions are pure; a ChainReader may be used from several threads (each
-// call opens its own connection).
+// Every field is present (the API prints proto3 defaults). Thread safety: pure functions.
 #pragma once
 
 #include <cstdint>
@@ -22,19 +20,19 @@
 
 #include <nlohmann/json.hpp>
 
-#include "chain/rest_client.h"
 #include "common/bytes.h"
 #include "common/status.h"
 
-namespace cmln::client {
+namespace cmln::chain {
 
-inline constexpr std::string_view kAttestationVerified = "ATTESTATION_STATUS_VERIFIED";
-inline constexpr std::string_view kEscrowOpen = "ESCROW_STATUS_OPEN";
+inline constexpr std::string_view kAttestationStatusVerified = "ATTESTATION_STATUS_VERIFIED";
+inline constexpr std::string_view kEscrowStatusOpen = "ESCROW_STATUS_OPEN";
 
 struct ChainStatus {
   std::string chain_id;
   uint64_t height = 0;
-  uint64_t epoch = 0;
+  uint64_t epoch = 0;  // the current epoch ...
+  Bytes epoch_nonce;   // ... and its nonce (32 bytes)
 };
 
 struct ReleaseInfo {
@@ -73,6 +71,8 @@ struct AttestationRecord {
   Bytes bundle_hash;
   uint64_t attested_epoch = 0;
   uint64_t expires_after_epoch = 0;
+  uint64_t last_batch_seq = 0;  // the node's last settled usage batch
+  std::string status_reason;
 };
 
 struct EscrowInfo {
@@ -85,6 +85,7 @@ struct EscrowInfo {
   uint64_t refunded = 0;
   std::string status;  // "ESCROW_STATUS_OPEN", ...
   uint64_t created_epoch = 0;
+  Bytes creator_key_hash;  // SHA-256 of the creator's compressed key (32 bytes)
 };
 
 struct AccountInfo {
@@ -109,27 +110,6 @@ Result<EscrowInfo> ParseEscrow(const nlohmann::json& j);
 Result<AccountInfo> ParseAccount(const nlohmann::json& j);
 Result<ChainParams> ParseParams(const nlohmann::json& j);
 
-class ChainReader {
- public:
-  explicit ChainReader(std::string base_url) : base_url_(base_url), rest_(std::move(base_url)) {}
 
-  // Errors: kIoError when the node cannot be reached; the node's own code; the Parse* codes.
-  Result<ChainStatus> Status() const;
-  Result<ChainParams> Params() const;
-  Result<std::vector<ReleaseInfo>> Releases() const;
-  Result<std::vector<CollateralDoc>> Collateral() const;
-  // Every record for `model_id` (any status; the caller keeps VERIFIED ones).
-  Result<std::vector<AttestationRecord>> Attestations(const std::string& model_id) const;
-  Result<EscrowInfo> Escrow(uint64_t id) const;
-  Result<std::vector<EscrowInfo>> EscrowsOf(const std::string& creator) const;
-  Result<AccountInfo> Account(const std::string& address) const;
 
-  const chain::RestClient& rest() const { return rest_; }
-  const std::string& base_url() const { return base_url_; }
-
- private:
-  std::string base_url_;
-  chain::RestClient rest_;
-};
-
-}  // namespace cmln::client
+}  // namespace cmln::chain

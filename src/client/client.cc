@@ -167,7 +167,7 @@ Result<uint64_t> Client::EnsureEscrow(const std::string& model, std::optional<ui
     CMLN_ASSIGN_OR_RETURN(std::vector<EscrowInfo> mine, reader_.EscrowsOf(address_));
     const EscrowInfo* best = nullptr;
     for (const EscrowInfo& e : mine) {
-      if (e.model_id == model && e.status == kEscrowOpen && e.remaining > 0 &&
+      if (e.model_id == model && e.status == chain::kEscrowStatusOpen && e.remaining > 0 &&
           (best == nullptr || e.remaining > best->remaining)) {
         best = &e;
       }

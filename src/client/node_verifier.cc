@@ -37,7 +37,7 @@ Result<attest::BundleTrust> MakeBundleTrust(const TrustConfig& config, const std
 Status CheckRecord(const AttestationRecord& record, const std::string& model_id, uint64_t current_epoch) {
   const std::string& node = record.node_id;
   // 1. The record.
-  if (record.status != kAttestationVerified) {
+  if (record.status != chain::kAttestationStatusVerified) {
     const ErrorCode code = record.status == "ATTESTATION_STATUS_REVOKED"   ? ErrorCode::kAttestationRevoked
                            : record.status == "ATTESTATION_STATUS_EXPIRED" ? ErrorCode::kAttestationExpired
                                                                            : ErrorCode::kNotActive;

@@ -1,40 +1,10 @@
 #include "node/chain_client.h"
 
+#include <algorithm>
+
 namespace cmln::node {
 
-namespace {
-
 using json = nlohmann::json;
-
-// uint64 fields are decimal strings in the chain's JSON (proto3 JSON mapping); numbers are accepted too.
-Result<uint64_t> U64(const json& j, const char* field) {
-  if (!j.is_object() || !j.contains(field)) return uint64_t{0};  // proto3 JSON omits zero values
-  const json& v = j[field];
-  if (v.is_number_unsigned()) return v.get<uint64_t>();
-  if (v.is_string()) {
-    const std::string s = v.get<std::string>();
-    if (!s.empty() && s.size() <= 20 && s.find_first_not_of("0123456789") == std::string::npos) {
-      try {
-        return static_cast<uint64_t>(std::stoull(s));
-      } catch (...) {
-      }
-    }
-  }
-  return Error(ErrorCode::kMalformed, std::string("chain record field ") + field + ": not a uint64");
-}
-
-std::string Str(const json& j, const char* field) {
-  if (!j.is_object() || !j.contains(field) || !j[field].is_string()) return "";
-  return j[field].get<std::string>();
-}
-
-Result<Bytes> HexField(const json& j, const char* field) {
-  auto b = HexDecode(Str(j, field));
-  if (!b.ok()) return Error(ErrorCode::kMalformed, std::string("chain record field ") + field + ": not hex");
-  return b;
-}
-
-}  // namespace
 
 ChainClient::ChainClient(std::string rest_url, seal::AccountPrivateKey host_key, uint64_t tx_fee)
     : rest_(std::move(rest_url)),
@@ -42,57 +12,34 @@ ChainClient::ChainClient(std::string rest_url, seal::AccountPrivateKey host_key,
       host_address_(seal::AccountAddressToString(seal::AccountAddressFromPublicKey(host_key_.public_key()))),
       tx_fee_(tx_fee) {}
 
-Result<ChainStatus> ChainClient::Status() const {
+Result<chain::ChainStatus> ChainClient::Status() const {
   CMLN_ASSIGN_OR_RETURN(json s, rest_.Get("/status"));
-  ChainStatus out;
-  out.chain_id = Str(s, "chain_id");
-  if (out.chain_id.empty()) return Error(ErrorCode::kMalformed, "chain status: no chain_id");
-  CMLN_ASSIGN_OR_RETURN(out.height, U64(s, "height"));
-  CMLN_ASSIGN_OR_RETURN(out.epoch, U64(s, "epoch"));
-  CMLN_ASSIGN_OR_RETURN(out.epoch_nonce, HexField(s, "epoch_nonce"));
-  return out;
-}
-
-Result<ChainStatus> ChainClient::CurrentEpoch() const {
-  CMLN_ASSIGN_OR_RETURN(ChainStatus out, Status());
-  CMLN_ASSIGN_OR_RETURN(json e, rest_.Get("/epochs/current"));
-  CMLN_ASSIGN_OR_RETURN(out.epoch, U64(e, "number"));
-  CMLN_ASSIGN_OR_RETURN(out.epoch_nonce, HexField(e, "nonce"));
-  if (out.epoch_nonce.size() != 32) return Error(ErrorCode::kMalformed, "epoch nonce: not 32 bytes");
-  return out;
+  return chain::ParseChainStatus(s);
 }
 
 Result<uint64_t> ChainClient::PricePerToken(const std::string& model_id) const {
-  CMLN_ASSIGN_OR_RETURN(json p, rest_.Get("/params"));
-  if (p.contains("model_prices") && p["model_prices"].is_array()) {
-    for (const auto& m : p["model_prices"]) {
-      if (Str(m, "model_id") == model_id) return U64(m, "price_per_token");
-    }
-  }
-  return Error(ErrorCode::kNotFound, "chain params: no price for model " + model_id);
+  CMLN_ASSIGN_OR_RETURN(json j, rest_.Get("/params"));
+  CMLN_ASSIGN_OR_RETURN(chain::ChainParams params, chain::ParseParams(j));
+  auto it = params.model_prices.find(model_id);
+  if (it == params.model_prices.end()) return Error(ErrorCode::kNotFound, "chain params: no price for model " + model_id);
+  return it->second;
 }
 
 Result<EscrowState> ChainClient::Escrow(uint64_t id) const {
-  CMLN_ASSIGN_OR_RETURN(json e, rest_.Get("/escrows/" + std::to_string(id)));
+  CMLN_ASSIGN_OR_RETURN(json j, rest_.Get("/escrows/" + std::to_string(id)));
+  CMLN_ASSIGN_OR_RETURN(chain::EscrowInfo e, chain::ParseEscrow(j));
   EscrowState out;
-  out.id = id;
-  out.open = Str(e, "status") == "ESCROW_STATUS_OPEN";
-  out.model_id = Str(e, "model_id");
-  CMLN_ASSIGN_OR_RETURN(out.remaining, U64(e, "remaining"));
-  CMLN_ASSIGN_OR_RETURN(Bytes kh, HexField(e, "creator_key_hash"));
-  if (kh.size() != out.creator_key_hash.size()) return Error(ErrorCode::kMalformed, "escrow creator_key_hash: not 32 bytes");
-  std::copy(kh.begin(), kh.end(), out.creator_key_hash.begin());
+  out.id = e.id;
+  out.open = e.status == chain::kEscrowStatusOpen;
+  out.model_id = std::move(e.model_id);
+  out.remaining = e.remaining;
+  std::copy(e.creator_key_hash.begin(), e.creator_key_hash.end(), out.creator_key_hash.begin());  // 32 bytes
   return out;
 }
 
-Result<AttestationState> ChainClient::Attestation(const std::string& node_id) const {
-  CMLN_ASSIGN_OR_RETURN(json a, rest_.Get("/attestations?node=" + node_id));
-  AttestationState out;
-  out.status = Str(a, "status");
-  CMLN_ASSIGN_OR_RETURN(out.sign_public_key, HexField(a, "sign_public_key"));
-  CMLN_ASSIGN_OR_RETURN(out.last_batch_seq, U64(a, "last_batch_seq"));
-  out.status_reason = Str(a, "status_reason");
-  return out;
+Result<chain::AttestationRecord> ChainClient::Attestation(const std::string& node_id) const {
+  CMLN_ASSIGN_OR_RETURN(json j, rest_.Get("/attestations?node=" + node_id));
+  return chain::ParseAttestationRecord(j);
 }
 
 Result<TxOutcome> ChainClient::Submit(const chain::v1::Msg& msg) {

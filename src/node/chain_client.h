@@ -4,8 +4,9 @@
 // transactions never race for the same account sequence, and always waited for until committed.
 //
 // Errors: kIoError when the chain cannot be reached (the node keeps serving within known quota, D5),
-// kNotFound for a record the chain does not have, kMalformed for a record missing a field the node
-// needs; a submission returns the tx result (code 0 = success, else the chain's ErrorCode) as a value.
+// kNotFound for a record the chain does not have, the chain::Parse* codes (rest_records.h) for a
+// record that does not decode; a submission returns the tx result (code 0 = success, else the chain's
+// ErrorCode) as a value.
 //
 // Thread safety: all methods are thread-safe.
 #pragma once
@@ -15,6 +16,7 @@
 #include <string>
 
 #include "chain/rest_client.h"
+#include "chain/rest_records.h"
 #include "common/bytes.h"
 #include "common/status.h"
 #include "seal/account_key.h"
@@ -22,26 +24,12 @@
 
 namespace cmln::node {
 
-struct ChainStatus {
-  std::string chain_id;
-  uint64_t height = 0;
-  uint64_t epoch = 0;
-  Bytes epoch_nonce;  // 32 bytes
-};
-
 struct EscrowState {
   uint64_t id = 0;
   bool open = false;  // ESCROW_STATUS_OPEN
   std::string model_id;
   uint64_t remaining = 0;
   seal::Digest32 creator_key_hash{};
-};
-
-struct AttestationState {
-  std::string status;  // "ATTESTATION_STATUS_VERIFIED", ...
-  Bytes sign_public_key;
-  uint64_t last_batch_seq = 0;
-  std::string status_reason;
 };
 
 // The committed result of one transaction.
@@ -58,14 +46,13 @@ class ChainClient {
 
   const std::string& host_address() const { return host_address_; }
 
-  Result<ChainStatus> Status() const;
-  // The current epoch's number and nonce (GET /epochs/current).
-  Result<ChainStatus> CurrentEpoch() const;
+  // Chain id, height, and the current epoch with its nonce (GET /status).
+  Result<chain::ChainStatus> Status() const;
   // params.model_prices[model].price_per_token; kNotFound if the model has no price.
   Result<uint64_t> PricePerToken(const std::string& model_id) const;
   Result<EscrowState> Escrow(uint64_t id) const;
   // kNotFound before the node's first attestation.
-  Result<AttestationState> Attestation(const std::string& node_id) const;
+  Result<chain::AttestationRecord> Attestation(const std::string& node_id) const;
 
   // MsgSubmitTeeAttestation{participant = host, node_id, model_id, endpoint, bundle}.
   Result<TxOutcome> SubmitAttestation(const std::string& node_id, const std::string& model_id,

@@ -105,7 +105,7 @@ Result<uint8_t> NodeServer::NextKeyId() {
   return next;
 }
 
-Result<std::string> NodeServer::BuildBundle(KeySet& keys, const ChainStatus& epoch) {
+Result<std::string> NodeServer::BuildBundle(KeySet& keys, const chain::ChainStatus& epoch) {
   attest::BundleBinding binding{chain_id_, epoch.epoch, epoch.epoch_nonce, chain_->host_address(), config_.node_id};
   const Bytes sign_pk = ToBytes(keys.sign_key.public_key());
   attest::AttestationBundle bundle;
@@ -158,12 +158,12 @@ Result<std::string> NodeServer::BuildBundle(KeySet& keys, const ChainStatus& epo
 Result<std::shared_ptr<KeySet>> NodeServer::Attest() {
   const std::string endpoint = AdvertisedEndpoint(config_, port());
   std::shared_ptr<KeySet> keys;
-  ChainStatus epoch;
+  chain::ChainStatus epoch;
   TxOutcome tx;
   // The epoch may change between reading its nonce and the block that verifies the bundle
   // (binding_mismatch): build evidence for the new epoch, a few times at most.
   for (int attempt = 0;; ++attempt) {
-    CMLN_ASSIGN_OR_RETURN(epoch, chain_->CurrentEpoch());
+    CMLN_ASSIGN_OR_RETURN(epoch, chain_->Status());
     CMLN_ASSIGN_OR_RETURN(uint8_t key_id, NextKeyId());
     CMLN_ASSIGN_OR_RETURN(keys, KeySet::Generate(key_id));
     keys->epoch = epoch.epoch;
@@ -181,7 +181,7 @@ Result<std::shared_ptr<KeySet>> NodeServer::Attest() {
   const Bytes sign_pk = ToBytes(keys->sign_key.public_key());
   while (true) {
     auto rec = chain_->Attestation(config_.node_id);
-    if (rec.ok() && rec->status == "ATTESTATION_STATUS_VERIFIED" && rec->sign_public_key == sign_pk) break;
+    if (rec.ok() && rec->status == chain::kAttestationStatusVerified && rec->sign_public_key == sign_pk) break;
     if (std::chrono::steady_clock::now() > deadline) {
       return Error(ErrorCode::kNotFound, "attestation not shown VERIFIED by the chain in time");
     }
@@ -195,7 +195,7 @@ Result<std::shared_ptr<KeySet>> NodeServer::Attest() {
 
 Status NodeServer::Start() {
   // 2. The chain.
-  CMLN_ASSIGN_OR_RETURN(ChainStatus status, chain_->Status());
+  CMLN_ASSIGN_OR_RETURN(chain::ChainStatus status, chain_->Status());
   chain_id_ = status.chain_id;
   CMLN_ASSIGN_OR_RETURN(uint64_t price, chain_->PricePerToken(config_.model_id));
   uint64_t last_batch_seq = 0;

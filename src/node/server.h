@@ -59,7 +59,7 @@ class NodeServer {
   NodeServer(NodeConfig config, std::unique_ptr<engine::Engine> engine, std::unique_ptr<ChainClient> chain);
   // Generates keys, collects evidence, registers them on chain and waits for VERIFIED.
   Result<std::shared_ptr<KeySet>> Attest();
-  Result<std::string> BuildBundle(KeySet& keys, const ChainStatus& epoch);
+  Result<std::string> BuildBundle(KeySet& keys, const chain::ChainStatus& epoch);
   Result<uint8_t> NextKeyId();
   void WatchEpochs();
 

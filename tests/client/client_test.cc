@@ -122,7 +122,7 @@ class VerifyTest : public ::testing::Test {
     r.release_id = b.release_id;
     r.platform = b.platform;
     r.simulated = true;
-    r.status = std::string(kAttestationVerified);
+    r.status = std::string(chain::kAttestationStatusVerified);
     r.sign_public_key = b.sign_pk;
     r.ohttp_key_config = b.ohttp_key_config;
     r.bundle_json = *attest::SerializeBundle(b);
@@ -516,28 +516,6 @@ TEST(Usage, FromCompletionAndStream) {
   EXPECT_EQ(CodeOf(UsageOfCompletion(AsBytes(std::string("{\"usage\":{\"prompt_tokens\":-1}}")))), ErrorCode::kMalformed);
   EXPECT_EQ(CodeOf(UsageOfSseStream(AsBytes(std::string("data: {\"choices\":[]}\n\ndata: [DONE]\n\n")))),
             ErrorCode::kMalformed);
-}
-
-TEST(ChainRecords, ParseAndRefuse) {
-  nlohmann::json a = {{"node_id", "n"}, {"participant", "p"}, {"model_id", "m"}, {"endpoint", "http://x"},
-                      {"release_id", "r"}, {"platform", "sim-tdx"}, {"simulated", true},
-                      {"status", "ATTESTATION_STATUS_VERIFIED"}, {"sign_public_key", "00ff"},
-                      {"ohttp_key_config", "01"}, {"bundle", Base64Encode(AsBytes(std::string("{}")))},
-                      {"bundle_hash", "ab"}, {"attested_epoch", "3"}, {"expires_after_epoch", "5"}};
-  auto r = ParseAttestationRecord(a);
-  ASSERT_TRUE(r.ok()) << r.error().ToString();
-  EXPECT_EQ(r->bundle_json, "{}");
-  EXPECT_EQ(r->expires_after_epoch, 5u);
-  EXPECT_EQ(r->sign_public_key, (Bytes{0x00, 0xff}));
-  nlohmann::json missing = a;
-  missing.erase("endpoint");
-  EXPECT_EQ(CodeOf(ParseAttestationRecord(missing)), ErrorCode::kMalformed);
-  nlohmann::json bad_hex = a;
-  bad_hex["sign_public_key"] = "zz";
-  EXPECT_EQ(CodeOf(ParseAttestationRecord(bad_hex)), ErrorCode::kBadEncoding);
-  nlohmann::json bad_u64 = a;
-  bad_u64["attested_epoch"] = "-1";
-  EXPECT_EQ(CodeOf(ParseAttestationRecord(bad_u64)), ErrorCode::kMalformed);
 }
 
 TEST(ClientOptions, ConfigFileStrict) {
