@@ -1,6 +1,6 @@
 // The chain under real CometBFT v0.38.25 (scripts/setup installs it into .gobin/): a 4-validator network on
 // loopback, each validator a `cometbft start` process with its own `cmln chain abci` process on a unix
-// socket. Transactions go through CometBFT's JSON-RPC (broadcast_tx_sync), reads through abci_query.
+// socket, set up and run by abci::LocalNetwork (what `cmln devnet --validators N` runs). Transactions go through CometBFT's JSON-RPC (broadcast_tx_sync), reads through abci_query.
 //
 //   Scenario              fund a new user (MsgSend), register a release (authority), create an escrow; the
 //                         balances are as computed by hand, and every validator reports the same app hash at
@@ -12,11 +12,7 @@
 //                         handshake replays the block and the heights and app hashes converge.
 #include <gtest/gtest.h>
 #include <signal.h>
-#include <spawn.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
-#include <netinet/in.h>
-#include <arpa/inet.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -29,11 +25,11 @@
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 
+#include "abci/local_network.h"
 #include "chain/node.h"
 #include "chain/tx.h"
+#include "common/child_process.h"
 #include "testing/test_util.h"
-
-extern char** environ;
 
 namespace cmln::abci {
 namespace {
@@ -51,105 +47,6 @@ const std::string kCometbft = std::string(CMLN_SOURCE_DIR) + "/.gobin/cometbft";
 std::string ReadText(const std::string& path) {
   std::ifstream in(path);
   return std::string(std::istreambuf_iterator<char>(in), {});
-}
-void WriteText(const std::string& path, const std::string& text) {
-  std::ofstream out(path, std::ios::trunc);
-  out << text;
-}
-
-int FreePort() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in sa{};
-  sa.sin_family = AF_INET;
-  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof(sa));
-  socklen_t len = sizeof(sa);
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &len);
-  ::close(fd);
-  return ntohs(sa.sin_port);
-}
-
-// A child process with stdout+stderr to a log file.
-class Proc {
- public:
-  Proc() = default;
-  Proc(const std::vector<std::string>& argv, const std::string& log, const std::vector<std::string>& extra_env = {}) {
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 1, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-    posix_spawn_file_actions_adddup2(&fa, 1, 2);
-    std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    std::vector<std::string> env_store;
-    for (char** e = environ; *e != nullptr; ++e) env_store.emplace_back(*e);
-    for (const auto& e : extra_env) env_store.push_back(e);
-    std::vector<char*> env;
-    for (auto& e : env_store) env.push_back(e.data());
-    env.push_back(nullptr);
-    if (posix_spawn(&pid_, args[0], &fa, nullptr, args.data(), env.data()) != 0) pid_ = -1;
-    posix_spawn_file_actions_destroy(&fa);
-  }
-  Proc(Proc&& o) noexcept : pid_(o.pid_) { o.pid_ = -1; }
-  Proc& operator=(Proc&& o) noexcept {
-    Kill();
-    pid_ = o.pid_;
-    o.pid_ = -1;
-    return *this;
-  }
-  ~Proc() { Kill(); }
-  bool running() const { return pid_ > 0; }
-  // kill -9 and reap; returns the wait status.
-  int Kill() {
-    if (pid_ <= 0) return 0;
-    ::kill(pid_, SIGKILL);
-    return Reap();
-  }
-  // Waits up to timeout for a natural exit; -1 if still running.
-  int WaitExit(std::chrono::milliseconds timeout) {
-    auto end = Clock::now() + timeout;
-    while (Clock::now() < end) {
-      int status = 0;
-      pid_t r = ::waitpid(pid_, &status, WNOHANG);
-      if (r == pid_) {
-        pid_ = -1;
-        return status;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    return -1;
-  }
-
- private:
-  int Reap() {
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
-    pid_ = -1;
-    return status;
-  }
-  pid_t pid_ = -1;
-};
-
-// Sets `key = value` in `[section]` ("" = top level) of a CometBFT config.toml.
-void SetToml(std::string& toml, const std::string& section, const std::string& key, const std::string& value) {
-  size_t from = 0;
-  if (!section.empty()) {
-    from = toml.find("\n[" + section + "]\n");
-    ASSERT_NE(from, std::string::npos) << section;
-  }
-  size_t at = toml.find("\n" + key + " = ", from);
-  ASSERT_NE(at, std::string::npos) << section << "." << key;
-  size_t eol = toml.find('\n', at + 1);
-  toml.replace(at + 1, eol - at - 1, key + " = " + value);
-}
-
-std::string Rfc3339(int64_t unix_seconds) {
-  std::time_t t = unix_seconds;
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
 }
 
 // CometBFT JSON-RPC over HTTP.
@@ -207,15 +104,6 @@ std::string Upper(std::string s) {
 
 class CometNetwork : public ::testing::Test {
  protected:
-  struct Validator {
-    std::string home;  // CometBFT home
-    std::string app_home;
-    std::string socket;
-    int p2p_port = 0, rpc_port = 0;
-    std::string node_id;
-    Proc app, comet;
-  };
-
   void SetUp() override {
     ASSERT_TRUE(fs::exists(kCometbft)) << kCometbft << " missing: run scripts/setup";
     ASSERT_TRUE(fs::exists(kCmln)) << kCmln;
@@ -224,98 +112,43 @@ class CometNetwork : public ::testing::Test {
     fs::remove_all(dir_);
     fs::create_directories(dir_);
     // Our genesis (authority, alice, bob, host keys) from `cmln chain init`; it goes into CometBFT's app_state.
-    genesis_time_ = std::time(nullptr) - 1;
+    const int64_t genesis_time = std::time(nullptr) - 1;
     auto init = testing::RunProcess(kCmln + " chain init --home " + dir_ + "/chain --chain-id " + kChainId +
-                                    " --epoch-length 1000 --genesis-time " + std::to_string(genesis_time_));
+                                    " --epoch-length 1000 --genesis-time " + std::to_string(genesis_time));
     ASSERT_EQ(init.exit_code, 0) << init.out;
-    json app_state = json::parse(ReadText(dir_ + "/chain/config/genesis.json"));
-
-    json validators = json::array();
-    for (int i = 0; i < kValidators; ++i) {
-      Validator v;
-      v.home = dir_ + "/node" + std::to_string(i);
-      v.app_home = dir_ + "/app" + std::to_string(i);
-      v.socket = dir_ + "/app" + std::to_string(i) + ".sock";
-      v.p2p_port = FreePort();
-      v.rpc_port = FreePort();
-      auto r = testing::RunProcess(kCometbft + " init --home " + v.home + " 2>&1");
-      ASSERT_EQ(r.exit_code, 0) << r.out;
-      auto id = testing::RunProcess(kCometbft + " show-node-id --home " + v.home);
-      ASSERT_EQ(id.exit_code, 0) << id.out;
-      v.node_id = id.out.substr(0, id.out.find_first_of("\r\n"));
-      json g = json::parse(ReadText(v.home + "/config/genesis.json"));
-      validators.push_back(g["validators"][0]);
-      vals_.push_back(std::move(v));
-    }
-    json genesis = json::parse(ReadText(vals_[0].home + "/config/genesis.json"));
-    genesis["chain_id"] = kChainId;
-    genesis["genesis_time"] = Rfc3339(genesis_time_);
-    genesis["validators"] = validators;
-    genesis["app_state"] = app_state;
-    for (int i = 0; i < kValidators; ++i) {
-      Validator& v = vals_[i];
-      WriteText(v.home + "/config/genesis.json", genesis.dump(2));
-      std::string toml = ReadText(v.home + "/config/config.toml");
-      std::string peers;
-      for (int j = 0; j < kValidators; ++j) {
-        if (j == i) continue;
-        if (!peers.empty()) peers += ",";
-        peers += vals_[j].node_id + "@127.0.0.1:" + std::to_string(vals_[j].p2p_port);
-      }
-      SetToml(toml, "", "proxy_app", "\"unix://" + v.socket + "\"");
-      SetToml(toml, "", "moniker", "\"val" + std::to_string(i) + "\"");
-      SetToml(toml, "rpc", "laddr", "\"tcp://127.0.0.1:" + std::to_string(v.rpc_port) + "\"");
-      SetToml(toml, "p2p", "laddr", "\"tcp://127.0.0.1:" + std::to_string(v.p2p_port) + "\"");
-      SetToml(toml, "p2p", "persistent_peers", "\"" + peers + "\"");
-      SetToml(toml, "p2p", "addr_book_strict", "false");
-      SetToml(toml, "p2p", "allow_duplicate_ip", "true");
-      SetToml(toml, "consensus", "timeout_commit", "\"200ms\"");
-      SetToml(toml, "consensus", "timeout_propose", "\"1s\"");
-      SetToml(toml, "consensus", "create_empty_blocks", "true");
-      WriteText(v.home + "/config/config.toml", toml);
-    }
-    for (int i = 0; i < kValidators; ++i) StartApp(i);
-    for (int i = 0; i < kValidators; ++i) StartComet(i);
+    abci::LocalNetworkOptions o;
+    o.dir = dir_ + "/network";
+    o.validators = kValidators;
+    o.cometbft_path = kCometbft;
+    o.cmln_path = kCmln;
+    o.app_genesis = json::parse(ReadText(dir_ + "/chain/config/genesis.json"));
+    auto net = LocalNetwork::Prepare(o);
+    ASSERT_TRUE(net.ok()) << net.error().ToString();
+    net_ = std::move(*net);
+    Status started = net_->StartAll(2, std::chrono::seconds(60));
+    ASSERT_TRUE(started.ok()) << started.error().ToString() << "\n" << net_->LogTails(0);
     for (int i = 0; i < kValidators; ++i) ASSERT_TRUE(WaitHeight(i, 2, std::chrono::seconds(60))) << Logs(i);
   }
 
   void TearDown() override {
-    for (auto& v : vals_) {
-      v.comet.Kill();
-      v.app.Kill();
-    }
+    if (net_) net_->StopAll(std::chrono::seconds(0));
     if (!HasFailure()) fs::remove_all(dir_);
   }
 
+  LocalValidator& Val(int i) { return net_->validator(i); }
   void StartApp(int i, const std::vector<std::string>& env = {}) {
-    Validator& v = vals_[i];
-    fs::remove(v.socket);
-    v.app = Proc({kCmln, "chain", "abci", "--home", v.app_home, "--listen", "unix://" + v.socket},
-                 v.app_home + ".log", env);
-    auto end = Clock::now() + std::chrono::seconds(30);
-    while (!fs::exists(v.socket) && Clock::now() < end) std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    ASSERT_TRUE(fs::exists(v.socket)) << ReadText(v.app_home + ".log");
+    Status s = net_->StartApp(i, env);
+    ASSERT_TRUE(s.ok()) << s.error().ToString();
   }
   void StartComet(int i) {
-    Validator& v = vals_[i];
-    v.comet = Proc({kCometbft, "start", "--home", v.home, "--log_level", "info"}, v.home + ".log");
+    Status s = net_->StartComet(i);
+    ASSERT_TRUE(s.ok()) << s.error().ToString();
   }
-  std::string Logs(int i) {
-    auto tail = [](const std::string& t) { return t.size() > 3000 ? t.substr(t.size() - 3000) : t; };
-    return "app log:\n" + tail(ReadText(vals_[i].app_home + ".log")) + "\ncometbft log:\n" +
-           tail(ReadText(vals_[i].home + ".log"));
-  }
+  std::string Logs(int i) { return net_->LogTails(i); }
 
-  Rpc RpcOf(int i) { return Rpc(vals_[i].rpc_port); }
-  int64_t Height(int i) { return RpcOf(i).Height(); }
-  bool WaitHeight(int i, int64_t h, std::chrono::seconds timeout) {
-    auto end = Clock::now() + timeout;
-    while (Clock::now() < end) {
-      if (Height(i) >= h) return true;
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    return false;
-  }
+  Rpc RpcOf(int i) { return Rpc(Val(i).rpc_port); }
+  int64_t Height(int i) { return net_->Height(i); }
+  bool WaitHeight(int i, int64_t h, std::chrono::seconds timeout) { return net_->WaitHeight(i, h, timeout); }
   json AppStatus(int i) {
     auto s = RpcOf(i).Query("/status");
     return s ? *s : json();
@@ -393,8 +226,7 @@ class CometNetwork : public ::testing::Test {
   }
 
   std::string dir_;
-  int64_t genesis_time_ = 0;
-  std::vector<Validator> vals_;
+  std::unique_ptr<LocalNetwork> net_;
 };
 
 chain::v1::Msg Send(const std::string& from, const std::string& to, uint64_t amount) {
@@ -470,8 +302,8 @@ TEST_F(CometNetwork, KillOneValidatorOthersContinueAndItCatchesUp) {
   const std::string alice = KeyAddress("alice"), bob = KeyAddress("bob");
   ASSERT_TRUE(WaitHeight(0, 4, std::chrono::seconds(30)));
   // kill -9 validator 3's app, then its CometBFT.
-  vals_[3].app.Kill();
-  vals_[3].comet.Kill();
+  Val(3).app->Kill();
+  Val(3).comet->Kill();
   const int64_t h0 = Height(0);
   // Three of four (75% of the voting power) keep committing, including a transfer.
   const uint64_t bob_before = Balance(0, bob);
@@ -494,16 +326,17 @@ TEST_F(CometNetwork, KillOneValidatorOthersContinueAndItCatchesUp) {
 TEST_F(CometNetwork, CrashBetweenFinalizeBlockAndCommitReplaysAndConverges) {
   ASSERT_TRUE(WaitHeight(3, 2, std::chrono::seconds(30)));
   // Restart validator 3's app with the crash hook a few blocks ahead.
-  vals_[3].comet.Kill();
-  vals_[3].app.Kill();
+  Val(3).comet->Kill();
+  Val(3).app->Kill();
   const int64_t crash_at = Height(0) + 4;
   StartApp(3, {"CMLN_ABCI_CRASH_BEFORE_COMMIT_AT_HEIGHT=" + std::to_string(crash_at)});
   StartComet(3);
-  int status = vals_[3].app.WaitExit(std::chrono::seconds(90));
-  ASSERT_NE(status, -1) << "app did not reach the crash point\n" << Logs(3);
+  const std::optional<int> exited = Val(3).app->WaitExit(std::chrono::seconds(90));
+  ASSERT_TRUE(exited.has_value()) << "app did not reach the crash point\n" << Logs(3);
+  const int status = *exited;
   ASSERT_TRUE(WIFEXITED(status)) << status;
   EXPECT_EQ(WEXITSTATUS(status), 86);
-  vals_[3].comet.Kill();  // CometBFT stops (or is stopped) when its app goes away
+  Val(3).comet->Kill();  // CometBFT stops (or is stopped) when its app goes away
   // The store holds nothing of block crash_at: the restarted app announces crash_at - 1 (Info says the same).
   StartApp(3);
   std::regex last_line("\\{\"app_hash\":\"[0-9a-f]*\",\"height\":([0-9]+),\"listening\"[^\\n]*\\n?$");
@@ -512,7 +345,7 @@ TEST_F(CometNetwork, CrashBetweenFinalizeBlockAndCommitReplaysAndConverges) {
   auto announce_end = Clock::now() + std::chrono::seconds(10);
   do {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    log = ReadText(vals_[3].app_home + ".log");
+    log = Val(3).app->RunLog();
   } while (!std::regex_search(log, m, last_line) && Clock::now() < announce_end);
   ASSERT_TRUE(std::regex_search(log, m, last_line)) << log;
   EXPECT_EQ(std::stoll(m[1]), crash_at - 1);
@@ -527,20 +360,10 @@ TEST_F(CometNetwork, CrashBetweenFinalizeBlockAndCommitReplaysAndConverges) {
 
 TEST_F(CometNetwork, RestProxyServesCmlnTxAndQueryUnchanged) {
   // `cmln chain rest` in front of validator 2: the embedded node's REST API over abci_query/broadcast_tx_sync.
-  const std::string log = dir_ + "/rest.log";
-  Proc proxy({kCmln, "chain", "rest", "--comet", "http://127.0.0.1:" + std::to_string(vals_[2].rpc_port), "--listen",
-              "127.0.0.1:0"},
-             log);
-  std::smatch m;
-  std::string text;
-  const std::regex listening("\"listening\":\"127\\.0\\.0\\.1:([0-9]+)\"");
-  auto end = Clock::now() + std::chrono::seconds(10);
-  do {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    text = ReadText(log);
-  } while (!std::regex_search(text, m, listening) && Clock::now() < end);
-  ASSERT_TRUE(std::regex_search(text, m, listening)) << text;
-  const std::string url = "http://127.0.0.1:" + std::string(m[1]);
+  ChildProcess proxy("rest", dir_ + "/rest.log");
+  ASSERT_TRUE(proxy.Start({kCmln, "chain", "rest", "--comet", Val(2).rpc_url(), "--listen", "127.0.0.1:0"}).ok());
+  const std::string url = proxy.WaitListening(std::chrono::seconds(10)).value_or("");
+  ASSERT_FALSE(url.empty()) << proxy.RunLog();
 
   auto status = testing::RunProcess(kCmln + " query status --node " + url);
   ASSERT_EQ(status.exit_code, 0) << status.out;
