@@ -2,12 +2,16 @@
 // a chain that accepts simulated TEEs, N Confidential MLNodes serving the demo model under the TEE
 // simulator, and the OpenAI-compatible proxy for the demo user, all on loopback.
 //
-//   cmln devnet [--nodes N] [--home DIR] [--proxy-listen 127.0.0.1:PORT] [--chain-listen 127.0.0.1:PORT]
-//               [--model-path FILE] [--model-id ID] [--sim-pki DIR]
+//   cmln devnet [--nodes N] [--validators V] [--home DIR] [--proxy-listen 127.0.0.1:PORT]
+//               [--chain-listen 127.0.0.1:PORT] [--model-path FILE] [--model-id ID] [--sim-pki DIR]
+//               [--cometbft PATH]
 //
 // First start (DIR/chain/config/genesis.json absent): genesis as `cmln chain init --allow-simulated-tee`
 // (demo accounts alice and bob, hosts host1..hostN, a development PKI in DIR/chain/sim-pki). Every start:
-//   1. the chain (`cmln chain start`, a child process of this binary);
+//   1. the chain: with --validators 0 (default) `cmln chain start`, the embedded block producer; with
+//      --validators V, V CometBFT v0.38 validators on loopback, each with its own `cmln chain abci`
+//      (abci::LocalNetwork under DIR/cometbft, ~2 blocks/s), and `cmln chain rest` in front of
+//      validator-0 serving the same REST API, so nodes, proxy and `cmln chat` work unchanged;
 //   2. the sim-tdx release of the demo model, registered by the authority if the chain lacks it
 //      (model_digest = SHA-256 of the weights file, measurements = kDevnetMeasurements below, which the
 //      nodes' simulator reports);
@@ -16,16 +20,17 @@
 //   4. `cmln proxy` for alice, trusting the devnet's development PKI;
 //   5. DIR/client.json, the config `cmln chat --config DIR/client.json` uses.
 // Progress lines go to stdout while it starts; then a summary of where each part listens and one JSON
-// line {"devnet": "ready", "home", "chain", "proxy", "nodes": [{"node_id", "endpoint"}], "client_config"}.
-// Logs of every child: DIR/logs/*.log. A second start reuses DIR (same genesis, keys and PKI).
-// SIGINT/SIGTERM stops every child (proxy, nodes, then chain: SIGTERM, SIGKILL after 20 s) and exits 0.
-// If the chain or the proxy dies the devnet stops and exits 1; a node that dies is reported and the
-// others keep serving. Exit 1 if starting fails (the reason and the log to read on stderr).
-#include <fcntl.h>
+// line {"devnet": "ready", "home", "chain", "proxy", "nodes": [{"node_id", "endpoint"}], "client_config"
+// [, "validators": [{"validator", "rpc", "node_id"}]]}.
+// Logs of every child: DIR/logs/*.log (and DIR/cometbft/logs/). A second start reuses DIR (same genesis,
+// keys, PKI and, with validators, the same CometBFT homes and stores); DIR/devnet.json records the
+// first start's choices, and a start with another --validators is refused.
+// SIGINT/SIGTERM stops every child (proxy, nodes, the chain REST API, then each CometBFT before its app:
+// SIGTERM, SIGKILL after 20 s) and exits 0. If the chain REST API or the proxy dies the devnet stops and
+// exits 1; a node or validator that dies is reported and the rest keep running. Exit 1 if starting
+// fails (the reason and the log to read on stderr).
 #include <pthread.h>
 #include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -38,11 +43,13 @@
 
 #include <nlohmann/json.hpp>
 
+#include "abci/local_network.h"
 #include "chain/node.h"
 #include "chain/proto/tx.pb.h"
 #include "chain/rest_client.h"
 #include "cli/commands.h"
 #include "client/client_options.h"
+#include "common/child_process.h"
 #include "seal/crypto.h"
 
 namespace cmln::cli {
@@ -56,7 +63,11 @@ constexpr const char* kDevnetModelId = "smollm2-135m-instruct";
 constexpr const char* kDevnetReleaseId = "devnet-smollm2-sim-tdx-1";
 constexpr const char* kDefaultModelFile = "models/SmolLM2-135M-Instruct.Q4_1.gguf";
 constexpr uint64_t kDevnetEpochLength = 3600;  // blocks of 1 s: escrows stay open for an hour
-constexpr int kStartTimeoutMs = 180000;
+constexpr auto kStartTimeout = std::chrono::minutes(3);
+constexpr auto kStopGrace = std::chrono::seconds(20);
+// CometBFT pacing for --validators: about two blocks a second.
+constexpr const char* kCometTimeoutCommit = "500ms";
+constexpr const char* kCometTimeoutPropose = "1s";
 
 struct DevnetOpts {
   int nodes = 2;
@@ -66,6 +77,8 @@ struct DevnetOpts {
   std::string model_path;
   std::string model_id = kDevnetModelId;
   std::string sim_pki;  // reuse this development PKI at first start instead of generating one
+  int validators = 0;   // 0: the embedded chain; N: N CometBFT validators
+  std::string cometbft;  // the cometbft binary (default: abci::FindCometbft)
 } g_dev;
 
 // The simulated measurements of the devnet image: what the nodes' simulator reports and the release
@@ -82,89 +95,6 @@ std::map<std::string, Bytes> DevnetMeasurements() {
 }
 
 void Say(const std::string& line) { std::cout << "devnet: " << line << std::endl; }
-
-// A child `cmln ...` process with stdout and stderr in a log file.
-struct ChildProcess {
-  std::string name;
-  std::string log;
-  pid_t pid = -1;
-  size_t log_start = 0;  // log size when this run started (the log is appended across runs)
-
-  bool Start(const std::vector<std::string>& args) {
-    std::error_code size_ec;
-    const auto size = std::filesystem::file_size(log, size_ec);
-    log_start = size_ec ? 0 : static_cast<size_t>(size);
-    pid = fork();
-    if (pid < 0) return false;
-    if (pid == 0) {
-      // The parent blocks SIGINT/SIGTERM to sigwait them; the child must get them back.
-      sigset_t all;
-      sigemptyset(&all);
-      sigaddset(&all, SIGINT);
-      sigaddset(&all, SIGTERM);
-      pthread_sigmask(SIG_UNBLOCK, &all, nullptr);
-      const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-      if (fd >= 0) {
-        dup2(fd, 1);
-        dup2(fd, 2);
-        close(fd);
-      }
-      std::vector<std::string> full = {"cmln"};
-      full.insert(full.end(), args.begin(), args.end());
-      std::vector<char*> argv;
-      for (auto& a : full) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      execv("/proc/self/exe", argv.data());
-      _exit(127);
-    }
-    return true;
-  }
-  bool Running() {
-    if (pid <= 0) return false;
-    int st = 0;
-    if (waitpid(pid, &st, WNOHANG) == pid) {
-      pid = -1;
-      return false;
-    }
-    return true;
-  }
-  // The "listening" member of the first JSON line this run wrote to the log, or "" on timeout / exit.
-  std::string WaitListening(int timeout_ms) {
-    const size_t from = log_start;
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-    while (std::chrono::steady_clock::now() < deadline) {
-      std::ifstream in(log);
-      in.seekg(static_cast<std::streamoff>(from));
-      std::string line;
-      while (std::getline(in, line)) {
-        auto j = json::parse(line, nullptr, false);
-        if (j.is_object() && j.contains("listening") && j["listening"].is_string()) {
-          return "http://" + j["listening"].get<std::string>();
-        }
-      }
-      if (!Running()) return "";
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    return "";
-  }
-  void Stop(int grace_ms) {
-    if (pid <= 0) return;
-    kill(pid, SIGTERM);
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(grace_ms);
-    while (std::chrono::steady_clock::now() < deadline) {
-      int st = 0;
-      if (waitpid(pid, &st, WNOHANG) == pid) {
-        pid = -1;
-        return;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    kill(pid, SIGKILL);
-    int st = 0;
-    waitpid(pid, &st, 0);
-    pid = -1;
-  }
-};
 
 Status WriteText(const std::string& path, const std::string& text) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
@@ -251,6 +181,10 @@ void RunDevnet() {
     std::cerr << "error: --nodes must be 1..16\n";
     return SetExitCode(2);
   }
+  if (g_dev.validators < 0 || g_dev.validators > 16) {
+    std::cerr << "error: --validators must be 0..16 (0: the embedded chain)\n";
+    return SetExitCode(2);
+  }
   if (g_dev.home.empty()) {
     const char* h = std::getenv("HOME");
     g_dev.home = std::string(h != nullptr ? h : ".") + "/.cmln/devnet";
@@ -282,14 +216,18 @@ void RunDevnet() {
     stop = true;
   });
 
+  const std::string self = SelfExecutablePath();
   std::vector<std::unique_ptr<ChildProcess>> nodes;
-  ChildProcess chain_proc{"chain", logs + "/chain.log"};
-  ChildProcess proxy_proc{"proxy", logs + "/proxy.log"};
+  // The chain's REST API: `cmln chain start` (embedded) or `cmln chain rest` in front of CometBFT.
+  ChildProcess chain_proc("chain", logs + "/chain.log");
+  ChildProcess proxy_proc("proxy", logs + "/proxy.log");
+  std::unique_ptr<abci::LocalNetwork> network;  // --validators N
   auto shutdown = [&](int code) {
     Say("stopping");
-    proxy_proc.Stop(20000);
-    for (auto& n : nodes) n->Stop(20000);
-    chain_proc.Stop(20000);
+    proxy_proc.Stop(kStopGrace);
+    for (auto& n : nodes) n->Stop(kStopGrace);
+    chain_proc.Stop(kStopGrace);
+    if (network) network->StopAll(kStopGrace);
     if (!stop) {
       stop = true;
       pthread_kill(waiter.native_handle(), SIGTERM);
@@ -329,34 +267,71 @@ void RunDevnet() {
     }
   }
 
-  // The PKI genesis trusts: DIR/chain/sim-pki, or the one --sim-pki named at first start (remembered in
-  // DIR/devnet.json so a second start finds it).
+  // DIR/devnet.json remembers what the first start chose: the PKI genesis trusts (DIR/chain/sim-pki, or
+  // the one --sim-pki named) and the consensus (embedded, or N CometBFT validators), which a later start
+  // must not change under the same chain state.
   std::string sim_pki = chain_home + "/sim-pki";
-  if (!g_dev.sim_pki.empty() && !fs::exists(home + "/devnet.json")) {
-    Status w = WriteText(home + "/devnet.json", json{{"sim_pki", fs::absolute(g_dev.sim_pki).string()}}.dump() + "\n");
+  if (!fs::exists(home + "/devnet.json")) {
+    json first = {{"validators", g_dev.validators}};
+    if (!g_dev.sim_pki.empty()) first["sim_pki"] = fs::absolute(g_dev.sim_pki).string();
+    Status w = WriteText(home + "/devnet.json", first.dump() + "\n");
     if (!w.ok()) return fail(w.error().ToString(), "");
   }
-  if (fs::exists(home + "/devnet.json")) {
+  {
     std::ifstream in(home + "/devnet.json");
     auto j = json::parse(in, nullptr, false);
     if (j.is_object() && j.contains("sim_pki") && j["sim_pki"].is_string()) sim_pki = j["sim_pki"].get<std::string>();
+    const int recorded = j.is_object() && j.contains("validators") && j["validators"].is_number_integer()
+                             ? j["validators"].get<int>()
+                             : 0;  // homes from before --validators ran the embedded chain
+    if (recorded != g_dev.validators) {
+      return fail("this home runs " +
+                      (recorded == 0 ? std::string("the embedded chain") : std::to_string(recorded) + " validators") +
+                      "; use --validators " + std::to_string(recorded) + " or a new --home",
+                  "");
+    }
   }
 
-  // 1. The chain.
-  Say("starting the chain");
-  if (!chain_proc.Start({"chain", "start", "--home", chain_home, "--listen", g_dev.chain_listen})) {
-    return fail("cannot fork the chain", "");
+  // 1. The chain: embedded, or N CometBFT validators with the REST API in front of validator 0.
+  if (g_dev.validators == 0) {
+    Say("starting the chain (embedded block producer)");
+    Status started = chain_proc.Start({self, "chain", "start", "--home", chain_home, "--listen", g_dev.chain_listen});
+    if (!started.ok()) return fail(started.error().ToString(), "");
+  } else {
+    auto cometbft = g_dev.cometbft.empty() ? abci::FindCometbft(self) : Result<std::string>(g_dev.cometbft);
+    if (!cometbft.ok()) return fail(cometbft.error().ToString(), "");
+    std::ifstream genesis_in(chain_home + "/config/genesis.json");
+    abci::LocalNetworkOptions net;
+    net.dir = home + "/cometbft";
+    net.validators = g_dev.validators;
+    net.cometbft_path = *cometbft;
+    net.cmln_path = self;
+    net.app_genesis = json::parse(genesis_in, nullptr, false);
+    net.timeout_commit = kCometTimeoutCommit;
+    net.timeout_propose = kCometTimeoutPropose;
+    Say("starting " + std::to_string(g_dev.validators) + " CometBFT validators, each with its own `cmln chain abci`");
+    auto prepared = abci::LocalNetwork::Prepare(net);
+    if (!prepared.ok()) return fail("cometbft network: " + prepared.error().ToString(), net.dir + "/logs");
+    network = std::move(*prepared);
+    Status up = network->StartAll(/*height=*/2, kStartTimeout);
+    if (!up.ok()) return fail(up.error().ToString(), net.dir + "/logs");
+    for (int i = 0; i < network->size(); ++i) {
+      Say("validator-" + std::to_string(i) + " producing blocks; CometBFT RPC " + network->validator(i).rpc_url());
+    }
+    Status started = chain_proc.Start(
+        {self, "chain", "rest", "--comet", network->validator(0).rpc_url(), "--listen", g_dev.chain_listen});
+    if (!started.ok()) return fail(started.error().ToString(), "");
   }
-  const std::string chain_url = chain_proc.WaitListening(60000);
-  if (chain_url.empty()) return fail("the chain did not start", chain_proc.log);
-  Say("chain listening on " + chain_url);
+  const std::string chain_url = chain_proc.WaitListening(std::chrono::seconds(60)).value_or("");
+  if (chain_url.empty()) return fail("the chain did not start", chain_proc.log_path());
+  Say("chain REST API on " + chain_url);
 
   // 2. The release of the demo model.
   Say("hashing the model " + g_dev.model_path);
   auto digest = HashFile(g_dev.model_path);
   if (!digest.ok()) return fail(digest.error().ToString(), "");
   Status rel = EnsureRelease(chain_url, chain_home, *digest);
-  if (!rel.ok()) return fail("release: " + rel.error().ToString(), chain_proc.log);
+  if (!rel.ok()) return fail("release: " + rel.error().ToString(), chain_proc.log_path());
   Say(std::string("release ") + kDevnetReleaseId + " approves model " + g_dev.model_id + " sha256 " +
       HexEncode(*digest).substr(0, 16) + "…");
 
@@ -385,34 +360,32 @@ void RunDevnet() {
                    {"batch_interval_ms", 2000}};
     Status w = WriteText(dir + "/config.json", config.dump(2) + "\n");
     if (!w.ok()) return fail(w.error().ToString(), "");
-    auto proc = std::make_unique<ChildProcess>();
-    proc->name = id;
-    proc->log = logs + "/" + id + ".log";
+    auto proc = std::make_unique<ChildProcess>(id, logs + "/" + id + ".log");
     Say("starting " + id + " (simulated TDX, built-in engine)");
-    if (!proc->Start({"node", "start", "--config", dir + "/config.json"})) return fail("cannot fork " + id, "");
+    Status started = proc->Start({self, "node", "start", "--config", dir + "/config.json"});
+    if (!started.ok()) return fail(started.error().ToString(), "");
     nodes.push_back(std::move(proc));
     ids.insert(id);
   }
   for (auto& n : nodes) {
-    const std::string url = n->WaitListening(kStartTimeoutMs);
-    if (url.empty()) return fail(n->name + " did not start", n->log);
-    node_summary.push_back({{"node_id", n->name}, {"endpoint", url}});
-    Say(n->name + " attested and serving on " + url);
+    const std::string url = n->WaitListening(kStartTimeout).value_or("");
+    if (url.empty()) return fail(n->name() + " did not start", n->log_path());
+    node_summary.push_back({{"node_id", n->name()}, {"endpoint", url}});
+    Say(n->name() + " attested and serving on " + url);
   }
   Status verified = WaitVerified(chain_url, ids, 60000);
-  if (!verified.ok()) return fail(verified.error().ToString(), chain_proc.log);
+  if (!verified.ok()) return fail(verified.error().ToString(), chain_proc.log_path());
   Say("every node's attestation is VERIFIED on chain");
 
   // 4. The proxy for alice; 5. the client config for `cmln chat`.
   const std::string alice_key = chain_home + "/keys/alice.json";
 
   Say("starting the OpenAI-compatible proxy (it verifies every node itself)");
-  if (!proxy_proc.Start({"proxy", "--listen", g_dev.proxy_listen, "--chain", chain_url, "--key", alice_key,
-                         "--allow-simulated", "--sim-trust", sim_pki})) {
-    return fail("cannot fork the proxy", "");
-  }
-  const std::string proxy_url = proxy_proc.WaitListening(60000);
-  if (proxy_url.empty()) return fail("the proxy did not start", proxy_proc.log);
+  Status proxy_started = proxy_proc.Start({self, "proxy", "--listen", g_dev.proxy_listen, "--chain", chain_url,
+                                           "--key", alice_key, "--allow-simulated", "--sim-trust", sim_pki});
+  if (!proxy_started.ok()) return fail(proxy_started.error().ToString(), "");
+  const std::string proxy_url = proxy_proc.WaitListening(std::chrono::seconds(60)).value_or("");
+  if (proxy_url.empty()) return fail("the proxy did not start", proxy_proc.log_path());
   const std::string client_config = home + "/client.json";
   json cc = {{"chain", chain_url}, {"key", alice_key}, {"allow_simulated", true}, {"sim_trust", sim_pki},
              {"model", g_dev.model_id}};
@@ -421,6 +394,13 @@ void RunDevnet() {
 
   std::cout << "\n"
             << "  chain    " << chain_url << "   (REST; home " << chain_home << ")\n";
+  json validator_summary = json::array();
+  for (int i = 0; network && i < network->size(); ++i) {
+    const abci::LocalValidator& v = network->validator(i);
+    std::cout << "  cometbft " << v.rpc_url() << "   (validator-" << i << " RPC; p2p 127.0.0.1:" << v.p2p_port
+              << ")\n";
+    validator_summary.push_back({{"validator", i}, {"rpc", v.rpc_url()}, {"node_id", v.node_id}});
+  }
   for (const auto& n : node_summary) {
     std::cout << "  node     " << n["endpoint"].get<std::string>() << "   (" << n["node_id"].get<std::string>()
               << ", sim-tdx)\n";
@@ -428,18 +408,36 @@ void RunDevnet() {
   std::cout << "  proxy    " << proxy_url << "/v1   (OpenAI API for alice; any api key)\n"
             << "  chat     cmln chat --config " << client_config << " \"Hello!\"\n"
             << "  logs     " << logs << "\n\n";
-  std::cout << json{{"devnet", "ready"},   {"home", home},   {"chain", chain_url},
-                    {"proxy", proxy_url},  {"nodes", node_summary}, {"client_config", client_config}}
-                   .dump()
-            << std::endl;
+  json ready = {{"devnet", "ready"}, {"home", home},          {"chain", chain_url},
+               {"proxy", proxy_url}, {"nodes", node_summary}, {"client_config", client_config}};
+  if (network) ready["validators"] = validator_summary;
+  std::cout << ready.dump() << std::endl;
   Say("ready; Ctrl-C stops everything");
 
+  // Ctrl-C in a terminal signals the whole process group: the children may exit a moment before our
+  // sigwait thread sets `stop`, which is a normal stop, not a failure.
+  auto died = [&](ChildProcess& p) {
+    if (p.Running()) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    return !stop;
+  };
   while (!stop) {
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
-    if (!chain_proc.Running()) return fail("the chain exited", chain_proc.log);
-    if (!proxy_proc.Running()) return fail("the proxy exited", proxy_proc.log);
+    if (stop) break;
+    if (died(chain_proc)) return fail("the chain exited", chain_proc.log_path());
+    if (died(proxy_proc)) return fail("the proxy exited", proxy_proc.log_path());
+    // A child that exits is reported once (pid() turns -1 once reaped).
     for (auto& n : nodes) {
-      if (n->pid > 0 && !n->Running()) Say(n->name + " exited (see " + n->log + "); the others keep serving");
+      if (n->pid() > 0 && !n->Running()) Say(n->name() + " exited (see " + n->log_path() + "); the others keep serving");
+    }
+    for (int i = 0; network && i < network->size(); ++i) {
+      for (ChildProcess* p : {network->validator(i).app.get(), network->validator(i).comet.get()}) {
+        if (p->pid() > 0 && !p->Running()) {
+          Say(p->name() + " exited (see " + p->log_path() + ")" +
+              (i == 0 ? "; the REST API reads through validator-0 and stops answering"
+                      : "; the other validators keep producing blocks while 2/3 of them run"));
+        }
+      }
     }
   }
   shutdown(0);
@@ -456,6 +454,9 @@ void RegisterDevnet(CLI::App& app) {
   dev->add_option("--model-path", g_dev.model_path, "GGUF weights (default models/SmolLM2-135M-Instruct.Q4_1.gguf)");
   dev->add_option("--model-id", g_dev.model_id, "the chain's model id for it");
   dev->add_option("--sim-pki", g_dev.sim_pki, "first start: reuse this development PKI instead of generating one");
+  dev->add_option("--validators", g_dev.validators,
+                  "0: the embedded chain (default); N: N CometBFT v0.38 validators, each with `cmln chain abci`");
+  dev->add_option("--cometbft", g_dev.cometbft, "the cometbft binary (default: .gobin/cometbft from scripts/setup)");
   dev->callback(RunDevnet);
 }
 

@@ -2,8 +2,12 @@
 // `cmln chat` through it, SIGTERM stopping every child, and a second start reusing the home. The demo model
 // is replaced by the tiny GGUF of the node tests (the orchestration is what is under test) and the
 // development PKI is the shared test one (generating RSA-4096 keys would dominate the run).
+// With --validators 4 the same main job runs on four real CometBFT validators (issue 9).
 #include <gtest/gtest.h>
 
+#include <regex>
+
+#include "abci/rest_proxy.h"
 #include "node/node_harness.h"
 
 namespace cmln::client {
@@ -89,6 +93,80 @@ TEST(DevnetE2e, StartsChatsStopsAndRestartsOnTheSameHome) {
                                          "' --max-tokens 4 --no-stream 'Hello again' 2>&1");
   EXPECT_EQ(chat2.exit_code, 0) << chat2.out;
   EXPECT_EQ(again.Terminate(), 0);
+}
+
+
+// The app's JSON answer to `path` at validator `rpc` (abci_query), or null.
+json AbciQuery(const std::string& rpc, const std::string& path) {
+  auto r = abci::CometRpcCall(rpc, "abci_query", {{"path", path}});
+  if (!r.ok() || (*r)["response"].value("code", 0) != 0) return json();
+  auto value = Base64Decode((*r)["response"].value("value", std::string()));
+  if (!value.ok()) return json();
+  return json::parse(std::string(AsChars(*value)), nullptr, false);
+}
+
+// `cmln devnet --validators 4`: four CometBFT validators, each with its own `cmln chain abci`; nodes, proxy
+// and `cmln chat` use it through the same REST API; the node's signed usage batch settles on it and every
+// validator's app reports the same escrow; SIGTERM stops every process; the home is bound to its consensus.
+TEST(DevnetE2e, ValidatorsRunTheSameMainJobOnCometbft) {
+  const std::string dir = ::testing::TempDir() + "/client_devnet_comet_e2e";
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  const TinyModel model = TinyModel::Write(dir);
+  std::vector<std::string> args = {"devnet", "--nodes", "1", "--validators", "4", "--home", dir + "/home",
+                                   "--proxy-listen", "127.0.0.1:0", "--chain-listen", "127.0.0.1:0", "--model-path",
+                                   model.path, "--sim-pki", Devnet::SharedSimPki()};
+  WriteText(dir + "/devnet.log", "");
+  Child devnet(args, dir + "/devnet.log");
+  json ready = WaitReady(devnet, 0);
+  ASSERT_TRUE(ready.is_object());
+  ASSERT_EQ(ready["validators"].size(), 4u) << ready.dump();
+  EXPECT_NE(devnet.Log().find("starting 4 CometBFT validators"), std::string::npos);
+
+  auto chat = cmln::testing::RunProcess(CmlnBin() + " chat --config '" + ready["client_config"].get<std::string>() +
+                                        "' --max-tokens 4 'Hello there' 2>&1");
+  ASSERT_EQ(chat.exit_code, 0) << chat.out << "\n" << devnet.Log();
+  std::smatch m;
+  const std::regex receipt("receipt: node=node-1 escrow=([0-9]+) .* cost=([0-9]+) ngonka verified=yes");
+  ASSERT_TRUE(std::regex_search(chat.out, m, receipt)) << chat.out;
+  const std::string escrow_id = m[1];
+  const std::string cost = m[2];
+
+  // The node's signed batch settles through CometBFT; every validator's app has the same escrow record.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  json escrow;
+  while (std::chrono::steady_clock::now() < deadline) {
+    escrow = AbciQuery(ready["validators"][0]["rpc"], "/escrows/" + escrow_id);
+    if (escrow.is_object() && escrow.value("settled", "0") == cost) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  }
+  ASSERT_TRUE(escrow.is_object());
+  ASSERT_EQ(escrow.value("settled", "0"), cost) << escrow.dump() << "\n" << devnet.Log();
+  for (const json& v : ready["validators"]) {
+    json e;
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    do {
+      e = AbciQuery(v["rpc"], "/escrows/" + escrow_id);
+      if (e == escrow) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    } while (std::chrono::steady_clock::now() < until);
+    EXPECT_EQ(e, escrow) << "validator " << v["validator"];
+  }
+
+  EXPECT_EQ(devnet.Terminate(), 0) << devnet.Log();
+  EXPECT_NE(devnet.Log().find("devnet: stopped"), std::string::npos);
+  for (const json& v : ready["validators"]) {
+    EXPECT_FALSE(abci::CometRpcCall(v["rpc"], "status", json::object()).ok()) << "validator " << v["validator"];
+  }
+
+  // The home is bound to the consensus it was made with.
+  args[4] = "0";
+  const size_t from = devnet.Log().size();
+  Child embedded(args, dir + "/devnet.log");
+  for (int i = 0; i < 600 && embedded.Running(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  ASSERT_FALSE(embedded.Running());
+  EXPECT_NE(embedded.Log().substr(from).find("this home runs 4 validators; use --validators 4"), std::string::npos)
+      << embedded.Log().substr(from);
 }
 
 }  // namespace
