@@ -11,23 +11,26 @@
 //   are asserted against numbers computed by hand below.
 // Then the same bundle is refused by a chain initialized without --allow-simulated-tee
 // (simulated_not_allowed, A15) with no attestation recorded.
+//
+// The scenario runs twice with the same hand-computed numbers: on the embedded block producer
+// (ChainScenario/Embedded) and on four real CometBFT v0.38 validators, each with its own `cmln chain abci`,
+// reached through `cmln chain rest` (ChainScenario/Cometbft, issue 9); there every validator's app must
+// also hold the same balances and the same app hash at every height.
 #include <gtest/gtest.h>
-
-#include <fcntl.h>
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <thread>
 
+#include "abci/local_network.h"
+#include "abci/rest_proxy.h"
 #include "attest/bundle.h"
 #include "attest/sim_pki.h"
 #include "chain/node.h"
 #include "chain/rest_client.h"
 #include "chain/usage_batch.h"
+#include "common/child_process.h"
 #include "seal/account_key.h"
 #include "seal/crypto.h"
 #include "seal/keyring.h"
@@ -45,45 +48,64 @@ constexpr uint64_t kGrace = 10;  // default settlement_grace_blocks
 
 std::string Bin() { return std::string(CMLN_BINARY_DIR) + "/cmln"; }
 
-// A `cmln chain start` child process; SIGTERM + wait on destruction so a failed assertion leaks nothing.
-class ChainProcess {
+enum class Consensus { kEmbedded, kCometbft };
+
+// The chain under test, from HOME's genesis: `cmln chain start` with 100 ms blocks, or four CometBFT
+// validators (abci::LocalNetwork, 100 ms commit timeout) with `cmln chain rest` in front of validator 0.
+// Children are stopped on destruction, so a failed assertion leaks nothing.
+class RunningChain {
  public:
-  ChainProcess(const std::string& home, const std::string& log) {
-    pid_ = fork();
-    if (pid_ == 0) {
-      int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      dup2(fd, 1);
-      dup2(fd, 2);
-      const std::string bin = Bin();
-      execl(bin.c_str(), bin.c_str(), "chain", "start", "--home", home.c_str(), "--listen", "127.0.0.1:0",
-            "--block-interval-ms", "100", static_cast<char*>(nullptr));
-      _exit(127);
-    }
-    for (int i = 0; i < 1000 && url_.empty(); ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-      std::ifstream in(log);
-      std::string line;
-      while (std::getline(in, line)) {
-        auto j = nlohmann::json::parse(line, nullptr, false);
-        if (j.is_object() && j.contains("listening") && j["listening"].is_string()) {
-          url_ = "http://" + j["listening"].get<std::string>();
-        }
+  RunningChain(Consensus consensus, const std::string& home) : server_("chain", home + "/chain.log") {
+    if (consensus == Consensus::kEmbedded) {
+      if (!server_.Start({Bin(), "chain", "start", "--home", home, "--listen", "127.0.0.1:0", "--block-interval-ms",
+                          "100"})
+               .ok()) {
+        return;
+      }
+    } else {
+      abci::LocalNetworkOptions o;
+      o.dir = home + "/cometbft";
+      o.validators = 4;
+      o.cometbft_path = std::string(CMLN_SOURCE_DIR) + "/.gobin/cometbft";
+      o.cmln_path = Bin();
+      o.app_genesis = nlohmann::json::parse(std::ifstream(home + "/config/genesis.json"));
+      o.timeout_commit = "100ms";
+      auto net = abci::LocalNetwork::Prepare(o);
+      EXPECT_TRUE(net.ok()) << net.error().ToString();
+      if (!net.ok()) return;
+      network_ = std::move(*net);
+      Status up = network_->StartAll(2, std::chrono::seconds(60));
+      EXPECT_TRUE(up.ok()) << up.error().ToString() << "\n" << network_->LogTails(0);
+      if (!up.ok()) return;
+      if (!server_.Start({Bin(), "chain", "rest", "--comet", network_->validator(0).rpc_url(), "--listen",
+                          "127.0.0.1:0"})
+               .ok()) {
+        return;
       }
     }
+    url_ = server_.WaitListening(std::chrono::seconds(10)).value_or("");
   }
-  ~ChainProcess() {
-    if (pid_ > 0) {
-      kill(pid_, SIGTERM);
-      int st = 0;
-      waitpid(pid_, &st, 0);
-    }
+  ~RunningChain() {
+    server_.Stop(std::chrono::seconds(10));
+    if (network_) network_->StopAll(std::chrono::seconds(10));
   }
   const std::string& url() const { return url_; }
+  abci::LocalNetwork* network() { return network_.get(); }
 
  private:
-  pid_t pid_ = -1;
+  ChildProcess server_;
+  std::unique_ptr<abci::LocalNetwork> network_;
   std::string url_;
 };
+
+// The app's JSON answer to `path` at one CometBFT validator (abci_query), or null.
+nlohmann::json AbciQuery(const std::string& rpc, const std::string& path) {
+  auto r = abci::CometRpcCall(rpc, "abci_query", {{"path", path}});
+  if (!r.ok() || (*r)["response"].value("code", 0) != 0) return nullptr;
+  auto value = Base64Decode((*r)["response"].value("value", std::string()));
+  if (!value.ok()) return nullptr;
+  return nlohmann::json::parse(std::string(AsChars(*value)), nullptr, false);
+}
 
 nlohmann::json Cmln(const std::string& args, int want_exit = 0) {
   auto r = cmln::testing::RunProcess(Bin() + " " + args);
@@ -115,8 +137,14 @@ void WaitHeight(const RestClient& rest, uint64_t h) {
   FAIL() << "height " << h << " not reached";
 }
 
-TEST(ChainScenario, SimulatedNodeThroughRealVerifierSettlesTwoBatchesAcrossEpochsByHand) {
-  const std::string home = ::testing::TempDir() + "/chain_scenario_home";
+class ChainScenario : public ::testing::TestWithParam<Consensus> {};
+
+TEST_P(ChainScenario, SimulatedNodeThroughRealVerifierSettlesTwoBatchesAcrossEpochsByHand) {
+  const bool comet = GetParam() == Consensus::kCometbft;
+  if (comet) {
+    ASSERT_TRUE(fs::exists(std::string(CMLN_SOURCE_DIR) + "/.gobin/cometbft")) << "run scripts/setup";
+  }
+  const std::string home = ::testing::TempDir() + (comet ? "/chain_scenario_comet_home" : "/chain_scenario_home");
   fs::remove_all(home);
   auto init = Cmln("chain init --home " + home + " --allow-simulated-tee --epoch-length " + std::to_string(kEpochLength) +
                    " --model " + kDevModel + "=1 --host host --host host2");
@@ -126,8 +154,8 @@ TEST(ChainScenario, SimulatedNodeThroughRealVerifierSettlesTwoBatchesAcrossEpoch
   EXPECT_EQ(fs::status(home + "/sim-pki/tdx/pck.key").permissions() & fs::perms::all,
             fs::perms::owner_read | fs::perms::owner_write);
 
-  ChainProcess chain(home, home + "/chain.log");
-  ASSERT_FALSE(chain.url().empty()) << "cmln chain start did not announce its address";
+  RunningChain chain(GetParam(), home);
+  ASSERT_FALSE(chain.url().empty()) << "the chain did not announce its REST address";
   const RestClient rest(chain.url());
   const std::string n = " --node " + chain.url();
   auto key = [&](const std::string& name) { return " --key " + home + "/keys/" + name + ".json"; };
@@ -335,6 +363,27 @@ TEST(ChainScenario, SimulatedNodeThroughRealVerifierSettlesTwoBatchesAcrossEpoch
   EXPECT_EQ(looked["code"], 0);
   EXPECT_EQ(looked["events"][0]["type"], "transfer");
 
+  if (comet) {
+    // Every validator's app: the same balances, and the same app hash at every height up to now.
+    abci::LocalNetwork& net = *chain.network();
+    const uint64_t top = (*rest.Get("/status"))["height"].get<uint64_t>();
+    for (int v = 0; v < net.size(); ++v) {
+      const std::string rpc = net.validator(v).rpc_url();
+      ASSERT_TRUE(net.WaitHeight(v, static_cast<int64_t>(top) + 1, std::chrono::seconds(60))) << net.LogTails(v);
+      EXPECT_EQ(U(AbciQuery(rpc, "/accounts/" + dave), "balance"), 937'655u) << "validator " << v;
+      EXPECT_EQ(AbciQuery(rpc, "/supply"), supply) << "validator " << v;
+    }
+    for (uint64_t h = 1; h <= top; ++h) {
+      const nlohmann::json first = AbciQuery(net.validator(0).rpc_url(), "/blocks/" + std::to_string(h));
+      ASSERT_TRUE(first.is_object()) << "height " << h;
+      for (int v = 1; v < net.size(); ++v) {
+        EXPECT_EQ(AbciQuery(net.validator(v).rpc_url(), "/blocks/" + std::to_string(h))["app_hash"], first["app_hash"])
+            << "validator " << v << " height " << h;
+      }
+    }
+    return;  // A15 below needs no second consensus engine
+  }
+
   // 9. A15 through a real process: the same bundle on a chain initialized without
   // --allow-simulated-tee is refused with simulated_not_allowed and nothing is recorded.
   const std::string prod_home = ::testing::TempDir() + "/chain_scenario_prod_home";
@@ -342,7 +391,7 @@ TEST(ChainScenario, SimulatedNodeThroughRealVerifierSettlesTwoBatchesAcrossEpoch
   auto prod_init = Cmln("chain init --home " + prod_home + " --model " + std::string(kDevModel) + "=1");
   EXPECT_FALSE(prod_init.contains("sim_pki"));
   EXPECT_FALSE(fs::exists(prod_home + "/sim-pki"));
-  ChainProcess prod(prod_home, prod_home + "/chain.log");
+  RunningChain prod(Consensus::kEmbedded, prod_home);
   ASSERT_FALSE(prod.url().empty());
   const RestClient prod_rest(prod.url());
   EXPECT_EQ((*prod_rest.Get("/params"))["allow_simulated_tee"], false);
@@ -353,6 +402,11 @@ TEST(ChainScenario, SimulatedNodeThroughRealVerifierSettlesTwoBatchesAcrossEpoch
   EXPECT_EQ(refused["code"], static_cast<int>(ErrorCode::kSimulatedNotAllowed));
   EXPECT_EQ((*prod_rest.Get("/attestations")).size(), 0u);
 }
+
+INSTANTIATE_TEST_SUITE_P(, ChainScenario, ::testing::Values(Consensus::kEmbedded, Consensus::kCometbft),
+                         [](const ::testing::TestParamInfo<Consensus>& param) {
+                           return param.param == Consensus::kEmbedded ? "Embedded" : "Cometbft";
+                         });
 
 }  // namespace
 }  // namespace cmln::chain
