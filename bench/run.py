@@ -178,9 +178,17 @@ def bench_node_overhead():
     return json.loads(lines[-1])
 
 
+def bench_chain_cometbft():
+    """Committed MsgSend per-tx time under load and one-at-a-time latency on 4 CometBFT validators against the
+    embedded block producer, both through the REST API (bench/chain_cometbft_bench.cc)."""
+    out = subprocess.run([os.path.join(BUILD, "chain_cometbft_bench")], check=True, capture_output=True, text=True)
+    sys.stderr.write(out.stderr)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
 BENCHES = {"seal": bench_seal, "engine": bench_engine, "attest-tdx": bench_attest_tdx, "attest-snp": bench_attest_snp,
            "attest-gpu": bench_attest_gpu, "chain-settle": bench_chain_settle,
-           "node-overhead": bench_node_overhead}
+           "node-overhead": bench_node_overhead, "chain-cometbft": bench_chain_cometbft}
 
 if __name__ == "__main__":
     print(json.dumps(BENCHES[sys.argv[1]]()))

@@ -13,7 +13,8 @@
 //    afterwards: keys, genesis and both stores survive, so a second start resumes the same chain.
 //    A home prepared for another validator count or chain id is refused (kAlreadyExists).
 //  - Every Prepare picks fresh free loopback ports and rewrites each config.toml (RPC and P2P listen
-//    addresses, persistent peers, the ABCI socket, fast block timeouts); node ids are stable.
+//    addresses, persistent peers, the ABCI socket, fast block timeouts, loopback gossip pacing); node ids
+//    are stable.
 //  - Processes are ChildProcess objects: killed on destruction; Stop() stops CometBFT before its app.
 #pragma once
 
