@@ -4,20 +4,14 @@
 // transfers (no lost, no duplicated transfer).
 #include <gtest/gtest.h>
 
-#include <fcntl.h>
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <chrono>
 #include <filesystem>
-#include <fstream>
 #include <random>
-#include <thread>
 
 #include "chain/node.h"
 #include "chain/rest_client.h"
 #include "chain/tx.h"
+#include "common/child_process.h"
 #include "testing/test_util.h"
 
 namespace cmln::chain {
@@ -25,41 +19,12 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct Proc {
-  pid_t pid = -1;
-  std::string url;
-};
-
-Proc StartChain(const std::string& home, const std::string& log) {
-  Proc p;
-  p.pid = fork();
-  if (p.pid == 0) {
-    int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    dup2(fd, 1);
-    dup2(fd, 2);
-    std::string bin = std::string(CMLN_BINARY_DIR) + "/cmln";
-    execl(bin.c_str(), bin.c_str(), "chain", "start", "--home", home.c_str(), "--listen", "127.0.0.1:0",
-          "--block-interval-ms", "40", static_cast<char*>(nullptr));
-    _exit(127);
-  }
-  for (int i = 0; i < 500 && p.url.empty(); ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    std::ifstream in(log);
-    std::string line;
-    while (std::getline(in, line)) {
-      auto j = nlohmann::json::parse(line, nullptr, false);
-      if (j.is_object() && j.contains("listening") && j["listening"].is_string()) {
-        p.url = "http://" + j["listening"].get<std::string>();
-      }
-    }
-  }
-  return p;
-}
-
-void Kill9(Proc& p) {
-  kill(p.pid, SIGKILL);
-  int st = 0;
-  waitpid(p.pid, &st, 0);
+// Starts `cmln chain start` on HOME in `p`; its "http://HOST:PORT", or "" if it did not start in 5 s.
+std::string StartChain(ChildProcess& p, const std::string& home) {
+  const Status started = p.Start({std::string(CMLN_BINARY_DIR) + "/cmln", "chain", "start", "--home", home, "--listen",
+                                  "127.0.0.1:0", "--block-interval-ms", "40"});
+  EXPECT_TRUE(started.ok()) << (started.ok() ? "" : started.error().ToString());
+  return started.ok() ? p.WaitListening(std::chrono::seconds(5)).value_or("") : "";
 }
 
 uint64_t U(const nlohmann::json& j, const char* f) { return std::stoull(j[f].get<std::string>()); }
@@ -80,9 +45,10 @@ TEST(ChainCrash, D1_KillNineUnderLoadResumesAtLastCommittedHeight) {
   std::set<std::string> seen_committed;
   uint64_t amount_counter = 1;
   for (int round = 0; round < 6; ++round) {
-    Proc p = StartChain(home, home + "/log" + std::to_string(round) + ".txt");
-    ASSERT_FALSE(p.url.empty()) << "chain did not start in round " << round;
-    RestClient c(p.url);
+    ChildProcess p("chain", home + "/log" + std::to_string(round) + ".txt");
+    const std::string url = StartChain(p, home);
+    ASSERT_FALSE(url.empty()) << "chain did not start in round " << round;
+    RestClient c(url);
     auto status0 = c.Get("/status");
     ASSERT_TRUE(status0.ok());
     std::string chain_id = (*status0)["chain_id"];
@@ -133,12 +99,13 @@ TEST(ChainCrash, D1_KillNineUnderLoadResumesAtLastCommittedHeight) {
       last_height = (*st)["height"];
       last_hash = (*st)["app_hash"];
     }
-    Kill9(p);
+    p.Kill();
 
     // Restart: resumes at >= the last observed committed height, with the same app hash there.
-    Proc q = StartChain(home, home + "/log" + std::to_string(round) + "b.txt");
-    ASSERT_FALSE(q.url.empty());
-    RestClient c2(q.url);
+    ChildProcess q("chain", home + "/log" + std::to_string(round) + "b.txt");
+    const std::string url2 = StartChain(q, home);
+    ASSERT_FALSE(url2.empty());
+    RestClient c2(url2);
     auto st2 = c2.Get("/status");
     ASSERT_TRUE(st2.ok());
     EXPECT_GE((*st2)["height"].get<uint64_t>(), last_height) << "round " << round;
@@ -160,7 +127,7 @@ TEST(ChainCrash, D1_KillNineUnderLoadResumesAtLastCommittedHeight) {
     // The restarted node may commit a few more empty blocks, never more transfers (mempool is gone).
     EXPECT_EQ(U(*bob_acc, "balance"), bob_genesis + committed_sum) << "round " << round;
     EXPECT_GT(committed, 0u);
-    Kill9(q);
+    q.Kill();
   }
   EXPECT_GT(seen_committed.size(), 10u);
 }

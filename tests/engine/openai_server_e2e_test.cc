@@ -3,7 +3,6 @@
 // engine test cases run through UpstreamEngine must give exactly what LocalEngine gives in-process on
 // the same file: text, token ids, usage and finish reason, streamed or not. Raw HTTP checks cover the
 // non-streamed response, the endpoints and OpenAI's error shape.
-#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
 #include <signal.h>
@@ -14,9 +13,11 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
-#include <thread>
+#include <optional>
+#include <sstream>
 
 #include "common/bytes.h"
+#include "common/child_process.h"
 #include "engine/gguf_writer.h"
 #include "engine/local_engine.h"
 #include "engine/upstream_engine.h"
@@ -34,58 +35,44 @@ std::string Bin() { return std::string(CMLN_BINARY_DIR) + "/cmln"; }
 // A `cmln engine serve` child; SIGTERM + wait on destruction so a failed assertion leaks nothing.
 class ServeProcess {
  public:
-  ServeProcess(const std::string& model, const std::string& log, int max_concurrent = 2) {
-    pid_ = fork();
-    if (pid_ == 0) {
-      int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      dup2(fd, 1);
-      dup2(fd, 2);
-      const std::string bin = Bin(), mc = std::to_string(max_concurrent);
-      execl(bin.c_str(), bin.c_str(), "engine", "serve", "--model", model.c_str(), "--listen", "127.0.0.1:0",
-            "--threads", "2", "--max-concurrent", mc.c_str(), static_cast<char*>(nullptr));
-      _exit(127);
-    }
-    for (int i = 0; i < 3000 && port_ == 0; ++i) {  // up to 30 s: loading hashes the weights
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-      std::ifstream in(log);
-      std::string line;
-      while (std::getline(in, line)) {
-        auto j = json::parse(line, nullptr, false);
-        if (j.is_object() && j.contains("listening")) {
-          const std::string l = j["listening"];
-          port_ = std::stoi(l.substr(l.rfind(':') + 1));
-          model_ = j["model"];
-          sha256_ = j["sha256"];
-        }
-      }
-      int st = 0;
-      if (waitpid(pid_, &st, WNOHANG) == pid_) {
-        pid_ = -1;
+  ServeProcess(const std::string& model, const std::string& log, int max_concurrent = 2)
+      : process_("engine serve", log) {
+    std::error_code ec;
+    std::filesystem::remove(log, ec);  // a fresh log per run
+    const Status started = process_.Start({Bin(), "engine", "serve", "--model", model, "--listen", "127.0.0.1:0",
+                                           "--threads", "2", "--max-concurrent", std::to_string(max_concurrent)});
+    EXPECT_TRUE(started.ok()) << (started.ok() ? "" : started.error().ToString());
+    if (!started.ok()) return;
+    // Up to 30 s: loading hashes the weights.
+    const std::optional<std::string> url = process_.WaitListening(std::chrono::seconds(30));
+    if (!url) return;
+    port_ = std::stoi(url->substr(url->rfind(':') + 1));
+    std::istringstream lines(process_.RunLog());
+    for (std::string line; std::getline(lines, line);) {
+      auto j = json::parse(line, nullptr, false);
+      if (j.is_object() && j.contains("listening")) {
+        model_ = j["model"];
+        sha256_ = j["sha256"];
         break;
       }
     }
   }
-  ~ServeProcess() {
-    if (pid_ > 0) {
-      kill(pid_, SIGTERM);
-      int st = 0;
-      waitpid(pid_, &st, 0);
-    }
-  }
-  // Sends SIGTERM and returns the exit status (the server exits 0 on SIGTERM).
+  ~ServeProcess() { process_.Stop(std::chrono::seconds(30)); }
+  // Sends SIGTERM and returns the exit code (the server exits 0 on SIGTERM), or -1 if it was killed by a
+  // signal (SIGKILLed after two minutes) or already reaped.
   int Terminate() {
-    kill(pid_, SIGTERM);
-    int st = 0;
-    waitpid(pid_, &st, 0);
-    pid_ = -1;
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    if (process_.pid() <= 0) return -1;
+    process_.Signal(SIGTERM);
+    const std::optional<int> exited = process_.WaitExit(std::chrono::minutes(2));
+    const int status = exited ? *exited : process_.Kill();
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   }
   int port() const { return port_; }
   const std::string& model() const { return model_; }
   const std::string& sha256() const { return sha256_; }
 
  private:
-  pid_t pid_ = -1;
+  ChildProcess process_;
   int port_ = 0;
   std::string model_, sha256_;
 };

@@ -10,7 +10,6 @@
 
 #include <gtest/gtest.h>
 
-#include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -29,6 +28,7 @@
 
 #include "chain/rest_client.h"
 #include "common/bytes.h"
+#include "common/child_process.h"
 #include "engine/gguf_writer.h"
 #include "seal/account_key.h"
 #include "seal/bhttp.h"
@@ -64,88 +64,39 @@ inline void WriteText(const std::string& path, std::string_view data) {
   out.write(data.data(), static_cast<std::streamsize>(data.size()));
 }
 
-// A child process running `cmln ARGS...` with stdout and stderr appended to `log`.
+// A child process running `cmln ARGS...` with stdout and stderr appended to `log`: a cmln::ChildProcess
+// (SIGKILLed and reaped on destruction) with the harness's defaults. One Child is one run.
 class Child {
  public:
-  Child(const std::vector<std::string>& args, std::string log) : log_(std::move(log)) {
-    pid_ = fork();
-    if (pid_ == 0) {
-      int fd = ::open(log_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-      dup2(fd, 1);
-      dup2(fd, 2);
-      std::vector<char*> argv;
-      const std::string bin = CmlnBin();
-      argv.push_back(const_cast<char*>(bin.c_str()));
-      for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-      argv.push_back(nullptr);
-      execv(bin.c_str(), argv.data());
-      _exit(127);
-    }
+  Child(const std::vector<std::string>& args, const std::string& log) : process_("cmln", log) {
+    std::vector<std::string> argv{CmlnBin()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    const Status started = process_.Start(argv);
+    EXPECT_TRUE(started.ok()) << (started.ok() ? "" : started.error().ToString());
   }
-  Child(const Child&) = delete;
-  Child& operator=(const Child&) = delete;
-  ~Child() { Kill9(); }
 
-  // Waits for a JSON line with string member "listening" written after `from_offset` of the log.
-  std::string WaitListening(int timeout_ms, size_t from_offset = 0) {
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-    while (std::chrono::steady_clock::now() < deadline) {
-      std::ifstream in(log_);
-      in.seekg(static_cast<std::streamoff>(from_offset));
-      std::string line;
-      while (std::getline(in, line)) {
-        auto j = json::parse(line, nullptr, false);
-        if (j.is_object() && j.contains("listening") && j["listening"].is_string()) {
-          return "http://" + j["listening"].get<std::string>();
-        }
-      }
-      if (!Running()) return "";
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    return "";
+  // "http://HOST:PORT" from the first JSON line with string member "listening" this run wrote to the
+  // log; "" if the child exits or the timeout passes first.
+  std::string WaitListening(int timeout_ms) {
+    return process_.WaitListening(std::chrono::milliseconds(timeout_ms)).value_or("");
   }
-  bool Running() {
-    if (pid_ <= 0) return false;
-    int st = 0;
-    pid_t r = waitpid(pid_, &st, WNOHANG);
-    if (r == pid_) {
-      exit_status_ = st;
-      pid_ = -1;
-      return false;
-    }
-    return true;
-  }
-  void Signal(int sig) {
-    if (pid_ > 0) kill(pid_, sig);
-  }
-  // SIGTERM and wait; returns the exit code (or -1).
+  bool Running() { return process_.Running(); }
+  void Signal(int sig) { process_.Signal(sig); }
+  // SIGTERM and wait; returns the exit code, or -1 if it was killed by a signal (SIGKILLed after two
+  // minutes) or already reaped.
   int Terminate() {
-    if (pid_ <= 0) return -1;
-    kill(pid_, SIGTERM);
-    int st = 0;
-    waitpid(pid_, &st, 0);
-    pid_ = -1;
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    if (process_.pid() <= 0) return -1;
+    process_.Signal(SIGTERM);
+    const std::optional<int> exited = process_.WaitExit(std::chrono::minutes(2));
+    const int status = exited ? *exited : process_.Kill();
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   }
-  void Kill9() {
-    if (pid_ <= 0) return;
-    kill(pid_, SIGCONT);
-    kill(pid_, SIGKILL);
-    int st = 0;
-    waitpid(pid_, &st, 0);
-    pid_ = -1;
-  }
-  std::string Log() const { return cmln::testing::ReadFileOrDie(log_); }
-  size_t LogSize() const {
-    std::error_code ec;
-    auto n = fs::file_size(log_, ec);
-    return ec ? 0 : static_cast<size_t>(n);
-  }
+  void Kill9() { process_.Kill(); }
+  // The whole log, earlier runs included.
+  std::string Log() const { return cmln::testing::ReadFileOrDie(process_.log_path()); }
 
  private:
-  std::string log_;
-  pid_t pid_ = -1;
-  int exit_status_ = 0;
+  ChildProcess process_;
 };
 
 // Runs `cmln ARGS` to completion and parses its stdout as JSON.
@@ -221,12 +172,11 @@ class Devnet {
   }
 
   void StartChain(int block_interval_ms = 100) {
-    const size_t from = chain_ ? chain_->LogSize() : 0;
     chain_ = std::make_unique<Child>(std::vector<std::string>{"chain", "start", "--home", home_, "--listen",
                                                              "127.0.0.1:" + std::to_string(port_), "--block-interval-ms",
                                                              std::to_string(block_interval_ms)},
                                      dir_ + "/chain.log");
-    url_ = chain_->WaitListening(60000, from);
+    url_ = chain_->WaitListening(60000);
     EXPECT_FALSE(url_.empty()) << "chain did not start:\n" << chain_->Log();
     if (!url_.empty() && port_ == 0) port_ = std::stoi(url_.substr(url_.rfind(':') + 1));
   }
@@ -324,9 +274,8 @@ class NodeProcess {
     Start();
   }
   void Start() {
-    const size_t from = child_ ? child_->LogSize() : 0;
     child_ = std::make_unique<Child>(std::vector<std::string>{"node", "start", "--config", config_path_}, log_);
-    url_ = child_->WaitListening(120000, from);
+    url_ = child_->WaitListening(120000);
     EXPECT_FALSE(url_.empty()) << "node did not start:\n" << child_->Log();
   }
   const std::string& url() const { return url_; }
