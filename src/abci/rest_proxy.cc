@@ -3,6 +3,7 @@
 #include <httplib.h>
 
 #include "abci/abci_app.h"
+#include "chain/ohttp_relay.h"
 #include "chain/tx.h"
 #include "common/http_listen.h"
 
@@ -57,6 +58,15 @@ Result<nlohmann::json> CometRpcCall(const std::string& comet_rpc, const std::str
   return j["result"];
 }
 
+Result<std::string> CometRestProxy::AbciQueryDocument(const std::string& path) const {
+  CMLN_ASSIGN_OR_RETURN(nlohmann::json r, CometRpcCall(comet_, "abci_query", {{"path", path}}));
+  const nlohmann::json& resp = r["response"];
+  const int code = resp.value("code", 0);
+  if (code != 0) return Error(static_cast<ErrorCode>(code), resp.value("log", std::string()));
+  CMLN_ASSIGN_OR_RETURN(Bytes value, Base64Decode(resp.value("value", std::string())));
+  return std::string(AsChars(value));
+}
+
 CometRestProxy::CometRestProxy(std::string comet_rpc, std::string listen_host, int port)
     : comet_(std::move(comet_rpc)), host_(std::move(listen_host)), port_(port) {}
 
@@ -78,16 +88,18 @@ Status CometRestProxy::Run() {
       for (const auto& [k, v] : req.params) q += (q.empty() ? "?" : "&") + k + "=" + v;
       path += q;
     }
-    auto r = CometRpcCall(comet_, "abci_query", {{"path", path}});
-    if (!r.ok()) return ReplyError(res, r.error());
-    const nlohmann::json& resp = (*r)["response"];
-    const int code = resp.value("code", 0);
-    if (code != 0) return ReplyError(res, Error(static_cast<ErrorCode>(code), resp.value("log", std::string())));
-    auto value = Base64Decode(resp.value("value", std::string()));
+    auto value = AbciQueryDocument(path);
     if (!value.ok()) return ReplyError(res, value.error());
     res.status = 200;
-    res.set_content(std::string(AsChars(*value)), "application/json");
+    res.set_content(*value, "application/json");
   });
+  // The network node as an Oblivious Relay to the confidential nodes the chain lists (RFC 9458).
+  chain::MountOhttpRelay(*http_, chain::EndpointFromAttestations([this](const std::string& node_id) -> Result<nlohmann::json> {
+    CMLN_ASSIGN_OR_RETURN(std::string doc, AbciQueryDocument("/attestations?node=" + node_id));
+    auto j = nlohmann::json::parse(doc, nullptr, false);
+    if (j.is_discarded()) return Error(ErrorCode::kBadEncoding, "attestation record is not JSON");
+    return j;
+  }));
   http_->Post("/txs", [this](const httplib::Request& req, httplib::Response& res) {
     auto body = nlohmann::json::parse(req.body, nullptr, false);
     if (!body.is_object() || !body.contains("tx_base64") || !body["tx_base64"].is_string()) {

@@ -37,6 +37,9 @@ class CometRestProxy {
   int port() const { return bound_port_.load(); }
 
  private:
+  // The app's JSON document for a REST path, through abci_query; the app's refusal as its own code.
+  Result<std::string> AbciQueryDocument(const std::string& path) const;
+
   std::string comet_;
   std::string host_;
   int port_;

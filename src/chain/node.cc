@@ -14,6 +14,7 @@
 #include "attest/sim_pki.h"
 #include "attest/x509_builder.h"
 #include "chain/keys.h"
+#include "chain/ohttp_relay.h"
 #include "chain/tx.h"
 #include "common/http_listen.h"
 
@@ -314,6 +315,10 @@ void Node::InstallRoutes() {
   get(R"(/epochs/([a-z0-9]+))", m1("epoch/"));
   get(R"(/blocks/([0-9]+))", m1("block/"));
   get(R"(/txs/([0-9a-f]+))", m1("tx/"));
+  // The network node as an Oblivious Relay to the confidential nodes it lists (RFC 9458, IP privacy).
+  MountOhttpRelay(*http_, EndpointFromAttestations([this](const std::string& node_id) {
+    return Query("attestations/node/" + node_id);
+  }));
   http_->Post("/txs", [this](const httplib::Request& req, httplib::Response& res) {
     auto body = nlohmann::json::parse(req.body, nullptr, false);
     if (!body.is_object() || !body.contains("tx_base64") || !body["tx_base64"].is_string()) {

@@ -2,7 +2,7 @@
 // to the terminal, then a receipt summary.
 //
 //   cmln chat [--model M] [--max-tokens N] [--no-stream] --chain URL --key FILE [--budget N]
-//             [--allow-simulated --sim-trust DIR] [--config FILE] "prompt"
+//             [--allow-simulated --sim-trust DIR] [--relay URL] [--config FILE] "prompt"
 //
 // stdout: the model's answer as it arrives, then a newline. stderr: one line
 //   receipt: node=ID escrow=E prompt_tokens=P completion_tokens=C cost=X ngonka verified=yes
@@ -44,6 +44,7 @@ void RunChat() {
     if (!g_chat.allow_simulated) g_chat.allow_simulated = file.allow_simulated;
     if (g_chat.sim_trust.empty()) g_chat.sim_trust = file.sim_trust;
     if (g_chat.model.empty()) g_chat.model = file.model;
+    if (g_chat.relay.empty()) g_chat.relay = file.relay;
   }
   auto config = client::ToClientConfig(g_chat);
   if (!config.ok()) {
@@ -122,6 +123,8 @@ void RegisterChat(CLI::App& app) {
   chat->add_option("--escrow-amount", g_chat.escrow_amount, "ngonka per escrow (0: automatic)");
   chat->add_flag("--allow-simulated", g_chat.allow_simulated, "accept simulated TEE evidence (devnets only)");
   chat->add_option("--sim-trust", g_chat.sim_trust, "the development PKI directory that signs simulated evidence");
+  chat->add_option("--relay", g_chat.relay,
+                   "a network node URL to relay the encrypted request through (the node never sees your address)");
   chat->add_option("--config", g_chat_config, "JSON config file (docs/client.md); flags override it");
   chat->callback(RunChat);
 }

@@ -2,7 +2,7 @@
 // (src/client/client.h, docs/client.md). Any OpenAI SDK works unchanged against it.
 //
 //   cmln proxy --listen 127.0.0.1:8080 --chain URL --key FILE [--budget N] [--escrow-amount N]
-//              [--allow-simulated --sim-trust DIR] [--config FILE]
+//              [--allow-simulated --sim-trust DIR] [--relay URL] [--config FILE]
 //
 //   POST /v1/chat/completions   non-streamed: the node's decrypted JSON, unchanged; streamed: the node's
 //                               decrypted SSE events as they arrive, `data: [DONE]` only after the receipt
@@ -176,6 +176,7 @@ void RunProxy() {
     pick(g_opts.allow_simulated, from_file.allow_simulated, defaults.allow_simulated);
     pick(g_opts.sim_trust, from_file.sim_trust, defaults.sim_trust);
     pick(g_opts.listen, from_file.listen, defaults.listen);
+    pick(g_opts.relay, from_file.relay, defaults.relay);
   }
   std::string host;
   int port = 0;
@@ -260,6 +261,8 @@ void RegisterProxy(CLI::App& app) {
   proxy->add_option("--escrow-amount", g_opts.escrow_amount, "ngonka per escrow (0: automatic)");
   proxy->add_flag("--allow-simulated", g_opts.allow_simulated, "accept simulated TEE evidence (devnets only)");
   proxy->add_option("--sim-trust", g_opts.sim_trust, "the development PKI directory that signs simulated evidence");
+  proxy->add_option("--relay", g_opts.relay,
+                    "a network node URL to relay every encrypted request through (nodes never see your address)");
   proxy->add_option("--config", g_config_file, "JSON config file (docs/client.md); flags override it");
   proxy->callback(RunProxy);
 }

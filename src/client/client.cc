@@ -234,7 +234,9 @@ Client::Attempt Client::TryNode(const VerifiedNode& node, uint64_t escrow_id, ui
   auto sealed = SealedRequest::Create(node, key_, chain_id_, escrow_id, static_cast<uint64_t>(Now()), request, stream);
   if (!sealed.ok()) return done(sealed.error());
 
-  httplib::Client http(node.endpoint);
+  // Straight to the node's gateway, or through the configured relay, which forwards to that gateway.
+  const bool relayed = !config_.relay_url.empty();
+  httplib::Client http(relayed ? config_.relay_url : node.endpoint);
   http.set_connection_timeout(config_.connect_timeout_ms / 1000, (config_.connect_timeout_ms % 1000) * 1000);
   http.set_read_timeout(config_.read_timeout_s, 0);
   http.set_write_timeout(30, 0);
@@ -242,7 +244,7 @@ Client::Attempt Client::TryNode(const VerifiedNode& node, uint64_t escrow_id, ui
 
   httplib::Request req;
   req.method = "POST";
-  req.path = std::string(kOhttpPath);
+  req.path = relayed ? "/v1/relay/" + node.node_id : std::string(kOhttpPath);
   req.set_header("Content-Type", std::string(sealed->media_type()));
   req.body.assign(sealed->body().begin(), sealed->body().end());
 

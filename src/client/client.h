@@ -46,6 +46,10 @@ namespace cmln::client {
 
 struct ClientConfig {
   std::string chain_url;  // any network node's REST API, e.g. "http://127.0.0.1:26657"
+  // A network node to relay every encapsulated request through (POST {relay_url}/v1/relay/{node_id},
+  // RFC 9458): the confidential node never sees this client's address. Empty: straight to each node's
+  // endpoint. The relay is not trusted with anything but the address: it sees only sealed bytes.
+  std::string relay_url;
   TrustConfig trust;
   // Total ngonka this client may lock in escrows it creates (escrows found open at start are reused
   // without counting against it).

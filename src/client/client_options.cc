@@ -25,10 +25,15 @@ Status ParseClientOptionsJson(std::string_view text, ClientOptions& out) {
     const std::string& k = it.key();
     const nlohmann::json& v = it.value();
     auto bad = [&](const char* want) { return Error(ErrorCode::kMalformed, "client config: \"" + k + "\" is not " + want); };
-    if (k == "chain" || k == "key" || k == "sim_trust" || k == "listen" || k == "model") {
+    if (k == "chain" || k == "key" || k == "sim_trust" || k == "listen" || k == "model" || k == "relay") {
       if (!v.is_string()) return bad("a string");
       std::string s = v.get<std::string>();
-      (k == "chain" ? out.chain : k == "key" ? out.key : k == "sim_trust" ? out.sim_trust : k == "listen" ? out.listen : out.model) = s;
+      (k == "chain"       ? out.chain
+       : k == "key"       ? out.key
+       : k == "sim_trust" ? out.sim_trust
+       : k == "listen"    ? out.listen
+       : k == "relay"     ? out.relay
+                          : out.model) = s;
     } else if (k == "budget" || k == "escrow_amount") {
       if (!v.is_number_unsigned()) return bad("a non-negative integer");
       (k == "budget" ? out.budget : out.escrow_amount) = v.get<uint64_t>();
@@ -77,6 +82,7 @@ Result<ClientConfig> ToClientConfig(const ClientOptions& options) {
   c.escrow_amount = options.escrow_amount;
   c.trust.allow_simulated = options.allow_simulated;
   c.trust.sim_trust_dir = options.allow_simulated ? options.sim_trust : "";
+  c.relay_url = options.relay;
   return c;
 }
 

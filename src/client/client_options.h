@@ -34,6 +34,7 @@ struct ClientOptions {
   std::string sim_trust;
   std::string listen = "127.0.0.1:8080";
   std::string model;
+  std::string relay;  // a network node's base URL to relay OHTTP through (RFC 9458); empty = direct
 };
 
 // Parses a config file's text into `out` (keys present override `out`).

@@ -41,9 +41,11 @@ seal::AccountPrivateKey FundedUser(Devnet& net) {
 }
 
 std::unique_ptr<Client> MakeClient(const std::string& chain_url, seal::AccountPrivateKey user, int refresh_s = 1,
-                                   uint64_t budget = 1000000, uint64_t escrow_amount = 200000) {
+                                   uint64_t budget = 1000000, uint64_t escrow_amount = 200000,
+                                   const std::string& relay_url = "") {
   ClientConfig c;
   c.chain_url = chain_url;
+  c.relay_url = relay_url;
   c.trust.allow_simulated = true;
   c.trust.sim_trust_dir = Devnet::SharedSimPki();
   c.budget = budget;
@@ -180,6 +182,35 @@ TEST(ClientE2e, B4_StaleKeyReattestsOnceAndSucceeds) {
   EXPECT_NE(new_nodes->front().key_config, old_nodes->front().key_config);
   // The receipt verified under the new attested signing key.
   EXPECT_TRUE(seal::VerifyReceiptSignature(*second->receipt, new_nodes->front().sign_public_key).ok());
+}
+
+// IP privacy (issue 8): with a relay configured, every encapsulated request goes through the network
+// node's Oblivious Relay (POST /v1/relay/{node_id}) instead of straight to the node; the answers (one-shot
+// and chunked) still decrypt and their receipts verify. The same client with a relay that is down reaches
+// nothing, though the node itself is up: the client never falls back to a direct connection.
+TEST(ClientE2e, RelayedCompletionVerifies) {
+  Devnet net(::testing::TempDir() + "/client_e2e_relay");
+  ASSERT_FALSE(net.url().empty());
+  NodeProcess a(net.dir(), "node-a", net.NodeConfig("node-a"));
+  ASSERT_FALSE(a.url().empty());
+  WaitVerified(net, 1);
+  auto relayed = MakeClient(net.url(), FundedUser(net), 1, 1000000, 200000, /*relay_url=*/net.url());
+  ASSERT_NE(relayed, nullptr);
+  for (bool stream : {false, true}) {
+    SCOPED_TRACE(stream ? "chunked OHTTP" : "one-shot OHTTP");
+    auto r = relayed->Complete(AsBytes(ChatRequestJson("through the relay", stream)));
+    ASSERT_TRUE(r.ok()) << r.error().ToString();
+    ASSERT_EQ(r->answer.status, 200) << AsChars(r->answer.content);
+    EXPECT_EQ(r->node_id, "node-a");
+    ASSERT_TRUE(r->receipt.has_value());
+    EXPECT_GT(r->receipt->completion_tokens, 0u);
+  }
+  auto unreachable = MakeClient(net.url(), FundedUser(net), 1, 1000000, 200000,
+                                /*relay_url=*/"http://127.0.0.1:" + std::to_string(FreePort()));
+  ASSERT_NE(unreachable, nullptr);
+  auto r = unreachable->Complete(AsBytes(ChatRequestJson("no way through", false)));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code(), ErrorCode::kIoError) << r.error().ToString();
 }
 
 // Quota: small escrows run out; the client opens the next one itself (top-up) and retries, until the budget

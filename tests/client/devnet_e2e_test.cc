@@ -106,7 +106,7 @@ json AbciQuery(const std::string& rpc, const std::string& path) {
 }
 
 // `cmln devnet --validators 4`: four CometBFT validators, each with its own `cmln chain abci`; nodes, proxy
-// and `cmln chat` use it through the same REST API; the node's signed usage batch settles on it and every
+// and `cmln chat` use it through the same REST API (also as a relay); the node's signed usage settles on it and every
 // validator's app reports the same escrow; SIGTERM stops every process; the home is bound to its consensus.
 TEST(DevnetE2e, ValidatorsRunTheSameMainJobOnCometbft) {
   const std::string dir = ::testing::TempDir() + "/client_devnet_comet_e2e";
@@ -131,17 +131,25 @@ TEST(DevnetE2e, ValidatorsRunTheSameMainJobOnCometbft) {
   ASSERT_TRUE(std::regex_search(chat.out, m, receipt)) << chat.out;
   const std::string escrow_id = m[1];
   const std::string cost = m[2];
+  // The same through `cmln chain rest` as an Oblivious Relay: the node sees the relay, not the user.
+  auto relayed = cmln::testing::RunProcess(CmlnBin() + " chat --config '" + ready["client_config"].get<std::string>() +
+                                           "' --relay " + ready["chain"].get<std::string>() +
+                                           " --max-tokens 4 --no-stream 'Hello via relay' 2>&1");
+  ASSERT_EQ(relayed.exit_code, 0) << relayed.out;
+  ASSERT_TRUE(std::regex_search(relayed.out, m, receipt)) << relayed.out;
+  ASSERT_EQ(std::string(m[1]), escrow_id);  // the same escrow pays for both
+  const std::string total = std::to_string(std::stoull(cost) + std::stoull(std::string(m[2])));
 
   // The node's signed batch settles through CometBFT; every validator's app has the same escrow record.
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
   json escrow;
   while (std::chrono::steady_clock::now() < deadline) {
     escrow = AbciQuery(ready["validators"][0]["rpc"], "/escrows/" + escrow_id);
-    if (escrow.is_object() && escrow.value("settled", "0") == cost) break;
+    if (escrow.is_object() && escrow.value("settled", "0") == total) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(250));
   }
   ASSERT_TRUE(escrow.is_object());
-  ASSERT_EQ(escrow.value("settled", "0"), cost) << escrow.dump() << "\n" << devnet.Log();
+  ASSERT_EQ(escrow.value("settled", "0"), total) << escrow.dump() << "\n" << devnet.Log();
   for (const json& v : ready["validators"]) {
     json e;
     const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(20);
