@@ -120,46 +120,4 @@ uint64_t QuotaLedger::in_flight(uint64_t escrow_id) const {
   return it == escrows_.end() ? 0 : it->second.in_flight;
 }
 
-// --- UsageAggregator -----------------------------------------------------------------------------
-
-void UsageAggregator::Add(uint64_t escrow_id, const seal::Digest32& requester_key_hash, uint64_t prompt_tokens,
-                          uint64_t completion_tokens, uint64_t cost) {
-  std::lock_guard<std::mutex> lock(mu_);
-  chain::UsageEntry& e = entries_[escrow_id];
-  e.escrow_id = escrow_id;
-  e.requester_key_hash = requester_key_hash;
-  e.requests += 1;
-  e.prompt_tokens += prompt_tokens;
-  e.completion_tokens += completion_tokens;
-  e.cost += cost;
-}
-
-std::vector<chain::UsageEntry> UsageAggregator::Take(size_t max_entries) {
-  std::lock_guard<std::mutex> lock(mu_);
-  std::vector<chain::UsageEntry> out;
-  while (!entries_.empty() && out.size() < max_entries) {
-    out.push_back(entries_.begin()->second);
-    entries_.erase(entries_.begin());
-  }
-  return out;
-}
-
-void UsageAggregator::Restore(const std::vector<chain::UsageEntry>& entries) {
-  std::lock_guard<std::mutex> lock(mu_);
-  for (const auto& r : entries) {
-    chain::UsageEntry& e = entries_[r.escrow_id];
-    e.escrow_id = r.escrow_id;
-    e.requester_key_hash = r.requester_key_hash;
-    e.requests += r.requests;
-    e.prompt_tokens += r.prompt_tokens;
-    e.completion_tokens += r.completion_tokens;
-    e.cost += r.cost;
-  }
-}
-
-bool UsageAggregator::empty() const {
-  std::lock_guard<std::mutex> lock(mu_);
-  return entries_.empty();
-}
-
 }  // namespace cmln::node

@@ -1,6 +1,6 @@
-// The node's money-side state in memory: the authorization replay cache (B3), the quota ledger
-// (reservations against each escrow, docs/node-protocol.md "Quota"), and the usage aggregator that
-// sums issued receipts per escrow until a batch is sealed (DESIGN section 3 step 8).
+// The node's money-side state in memory: the authorization replay cache (B3) and the quota ledger
+// (reservations against each escrow, docs/node-protocol.md "Quota"). The usage billed by receipts until a
+// batch takes it: node/usage_aggregator.h.
 //
 // Thread safety: every class here is internally synchronized; share one instance between handlers.
 #pragma once
@@ -100,22 +100,6 @@ class QuotaLedger {
   Clock clock_;
   mutable std::mutex mu_;
   std::map<uint64_t, Entry> escrows_;
-};
-
-// Sums receipts per escrow until a batch takes them.
-class UsageAggregator {
- public:
-  void Add(uint64_t escrow_id, const seal::Digest32& requester_key_hash, uint64_t prompt_tokens,
-           uint64_t completion_tokens, uint64_t cost);
-  // Up to `max_entries` entries in increasing escrow id (the batch order), removed from the aggregator.
-  std::vector<chain::UsageEntry> Take(size_t max_entries);
-  // Puts entries back (a batch could not be journaled); merged with anything added since.
-  void Restore(const std::vector<chain::UsageEntry>& entries);
-  bool empty() const;
-
- private:
-  mutable std::mutex mu_;
-  std::map<uint64_t, chain::UsageEntry> entries_;
 };
 
 }  // namespace cmln::node

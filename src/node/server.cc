@@ -21,6 +21,7 @@ namespace {
 
 constexpr const char* kKeyIdFile = "ohttp_key_id";
 constexpr const char* kBatchDir = "batches";
+constexpr const char* kUsageDir = "usage";
 
 bool IsSimulated(const std::string& platform) { return platform.rfind("sim-", 0) == 0; }
 
@@ -224,7 +225,10 @@ Status NodeServer::Start() {
   so.max_request_bytes = config_.max_request_bytes;
   service_ = std::make_unique<InferenceService>(so, *engine_, *ledger_, *replay_, usage_, metrics_);
 
-  // 3. The journal: settled batches dropped, pending ones submitted before anything new.
+  // 3. The usage log and the journal: usage billed before a crash replayed, batches whose segment files
+  // survived released, settled batches dropped, pending ones submitted before anything new.
+  usage_.set_max_entries(config_.batch_max_entries);
+  CMLN_TRY(usage_.OpenDurable((fs::path(config_.data_dir) / kUsageDir).string()));
   CMLN_ASSIGN_OR_RETURN(BatchJournal journal, BatchJournal::Open((fs::path(config_.data_dir) / kBatchDir).string()));
   SettlementOptions sopt;
   sopt.chain_id = chain_id_;

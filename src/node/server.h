@@ -32,6 +32,7 @@
 #include "node/config.h"
 #include "node/http_frontend.h"
 #include "node/ledger.h"
+#include "node/usage_aggregator.h"
 #include "node/metrics.h"
 #include "node/service.h"
 #include "node/settlement.h"

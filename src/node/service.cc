@@ -213,6 +213,17 @@ std::variant<AdmittedRequest, Refusal> InferenceService::Admit(std::string_view 
   return std::variant<AdmittedRequest, Refusal>(std::in_place_index<0>, std::move(out));
 }
 
+namespace {
+
+// No receipt: the request is not billed. The reason (a disk error recording usage, with paths) goes to
+// the log, not to the client; the client's message says only that.
+std::string_view ReceiptFailure(const Error& e) {
+  log::Err("receipt_failed", {{"code", ErrorCodeName(e.code())}, {"reason", e.message()}});
+  return "the receipt could not be issued; nothing was charged";
+}
+
+}  // namespace
+
 Result<Bytes> InferenceService::Bill(AdmittedRequest& request, const KeySet& keys, const engine::Usage& usage,
                                      const seal::Digest32& response_digest) {
   const uint64_t cost = CostOf(usage.prompt_tokens, usage.completion_tokens, price_.load());
@@ -227,13 +238,19 @@ Result<Bytes> InferenceService::Bill(AdmittedRequest& request, const KeySet& key
   r.completion_tokens = usage.completion_tokens;
   r.cost = cost;
   r.sequence = keys.receipt_sequence.fetch_add(1) + 1;
-  // The usage is recorded before the receipt leaves: a receipt the node issued is always billed.
-  ledger_.Commit(request.reservation_, cost);
-  usage_.Add(r.escrow_id, r.requester_key_hash, usage.prompt_tokens, usage.completion_tokens, cost);
-  metrics_.AddTokens(usage.prompt_tokens, usage.completion_tokens);
+  // The usage is recorded (durably, node/usage_aggregator.h) before the receipt leaves: a receipt the node
+  // issued is always billed. If it cannot be recorded no receipt is issued and nothing is charged.
+  Status recorded = usage_.Add(r.escrow_id, r.requester_key_hash, usage.prompt_tokens, usage.completion_tokens, cost);
+  if (recorded.ok()) {
+    ledger_.Commit(request.reservation_, cost);
+    metrics_.AddTokens(usage.prompt_tokens, usage.completion_tokens);
+  } else {
+    ledger_.Release(request.reservation_);
+  }
   in_flight_.fetch_sub(1);
   metrics_.SetInFlight(static_cast<int64_t>(in_flight_.load()));
   request.live_ = false;
+  if (!recorded.ok()) return recorded.error().WithContext("recording usage");
   CMLN_ASSIGN_OR_RETURN(seal::Receipt signed_receipt, seal::SignReceipt(keys.sign_key, std::move(r)));
   return seal::EncodeReceipt(signed_receipt);
 }
@@ -245,7 +262,7 @@ std::variant<Answer, Refusal> InferenceService::Complete(AdmittedRequest request
   Answer answer;
   answer.content = engine::RenderChatCompletion(NewMeta(), *out, /*with_token_ids=*/false);
   auto receipt = Bill(request, keys, out->usage, seal::Sha256(AsBytes(answer.content)));
-  if (!receipt.ok()) return Refuse(500, codes::kEngineError, "receipt", receipt.error().ToString());
+  if (!receipt.ok()) return Refuse(500, codes::kEngineError, "receipt", ReceiptFailure(receipt.error()));
   answer.receipt = std::move(*receipt);
   return answer;
 }
@@ -271,7 +288,7 @@ std::variant<Bytes, Refusal> InferenceService::Stream(AdmittedRequest request, c
   send(engine::RenderUsageChunk(meta, out->usage));
   send("[DONE]");
   auto receipt = Bill(request, keys, out->usage, digest.Finish());
-  if (!receipt.ok()) return Refuse(500, codes::kEngineError, "receipt", receipt.error().ToString());
+  if (!receipt.ok()) return Refuse(500, codes::kEngineError, "receipt", ReceiptFailure(receipt.error()));
   return std::move(*receipt);
 }
 

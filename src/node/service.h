@@ -27,6 +27,7 @@
 #include "engine/engine.h"
 #include "engine/openai_server.h"
 #include "node/ledger.h"
+#include "node/usage_aggregator.h"
 #include "node/metrics.h"
 #include "seal/crypto.h"
 #include "seal/envelope_v1.h"

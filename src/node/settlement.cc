@@ -1,8 +1,5 @@
 #include "node/settlement.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
@@ -10,6 +7,7 @@
 
 #include "attest/evidence_file.h"
 #include "common/byte_reader.h"
+#include "common/durable_file.h"
 #include "node/log.h"
 
 namespace cmln::node {
@@ -18,44 +16,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr size_t kJournalRecordOverhead = 8 + 32 + 64 + 4 + 32;
+constexpr size_t kJournalRecordOverhead = 8 + 32 + 64 + 8 + 4 + 32;
 constexpr const char* kRejectedDir = "rejected";
-
-Status WriteAll(int fd, ByteView data, const std::string& path) {
-  size_t off = 0;
-  while (off < data.size()) {
-    ssize_t n = ::write(fd, data.data() + off, data.size() - off);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return Error(ErrorCode::kIoError, "write " + path + ": " + std::strerror(errno));
-    off += static_cast<size_t>(n);
-  }
-  return OkStatus();
-}
-
-Status FsyncPath(const std::string& path, int flags) {
-  int fd = ::open(path.c_str(), flags | O_CLOEXEC);
-  if (fd < 0) return Error(ErrorCode::kIoError, "open " + path + ": " + std::strerror(errno));
-  const int rc = ::fsync(fd);
-  ::close(fd);
-  if (rc != 0) return Error(ErrorCode::kIoError, "fsync " + path + ": " + std::strerror(errno));
-  return OkStatus();
-}
-
-// temp file, fsync, rename over `path`, fsync of the directory: after it returns OK the file survives a
-// crash with exactly `data`; before, the old state (no file) does.
-Status WriteFileDurably(const std::string& path, ByteView data) {
-  const std::string tmp = path + ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return Error(ErrorCode::kIoError, "open " + tmp + ": " + std::strerror(errno));
-  Status st = WriteAll(fd, data, tmp);
-  if (st.ok() && ::fsync(fd) != 0) st = Error(ErrorCode::kIoError, "fsync " + tmp + ": " + std::strerror(errno));
-  ::close(fd);
-  if (!st.ok()) return st;
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    return Error(ErrorCode::kIoError, "rename " + tmp + ": " + std::strerror(errno));
-  }
-  return FsyncPath(fs::path(path).parent_path().string(), O_RDONLY | O_DIRECTORY);
-}
 
 uint64_t EntriesCost(const chain::UsageBatch& b) {
   uint64_t sum = 0;
@@ -75,6 +37,7 @@ Result<Bytes> EncodeJournalRecord(const SignedBatch& batch) {
   w.Bytes(kJournalMagic);
   w.Bytes(batch.sign_pk);
   w.Bytes(batch.signature);
+  w.U64BE(batch.usage_segment);
   w.U32BE(static_cast<uint32_t>(batch.batch.size()));
   w.Bytes(batch.batch);
   const seal::Digest32 sum = seal::Sha256(w.bytes());
@@ -85,13 +48,21 @@ Result<Bytes> EncodeJournalRecord(const SignedBatch& batch) {
 Result<SignedBatch> DecodeJournalRecord(ByteView record) {
   ByteReader r(record);
   CMLN_ASSIGN_OR_RETURN(ByteView magic, r.Bytes(kJournalMagic.size(), "journal.magic"));
-  if (AsChars(magic) != kJournalMagic) return Error(ErrorCode::kMalformed, "journal.magic at offset 0: not CMLNBAT1");
+  const bool v1 = AsChars(magic) == kJournalMagicV1;
+  if (!v1 && AsChars(magic) != kJournalMagic) {
+    return Error(ErrorCode::kMalformed, "journal.magic at offset 0: not CMLNBAT2 (or CMLNBAT1)");
+  }
   SignedBatch out;
   CMLN_TRY(r.Array(out.sign_pk, "journal.sign_pk"));
   CMLN_TRY(r.Array(out.signature, "journal.signature"));
+  if (!v1) {
+    CMLN_ASSIGN_OR_RETURN(out.usage_segment, r.U64BE("journal.usage_segment"));
+  }
+  const size_t len_at = r.offset();
   CMLN_ASSIGN_OR_RETURN(uint32_t len, r.U32BE("journal.batch_len"));
   if (len == 0 || len > kMaxJournalBatchBytes) {
-    return Error(ErrorCode::kLengthTooLarge, "journal.batch_len at offset 104: " + std::to_string(len) + " out of range");
+    return Error(ErrorCode::kLengthTooLarge,
+                 "journal.batch_len at offset " + std::to_string(len_at) + ": " + std::to_string(len) + " out of range");
   }
   CMLN_ASSIGN_OR_RETURN(ByteView batch, r.Bytes(len, "journal.batch"));
   const size_t covered = r.offset();
@@ -160,7 +131,7 @@ Status BatchJournal::Remove(uint64_t seq) {
   std::error_code ec;
   fs::remove(PathOf(seq), ec);
   if (ec) return Error(ErrorCode::kIoError, "journal remove batch " + std::to_string(seq) + ": " + ec.message());
-  return FsyncPath(dir_, O_RDONLY | O_DIRECTORY);
+  return FsyncDirectory(dir_);
 }
 
 Status BatchJournal::Reject(uint64_t seq) {
@@ -168,7 +139,7 @@ Status BatchJournal::Reject(uint64_t seq) {
   const fs::path from = PathOf(seq);
   fs::rename(from, fs::path(dir_) / kRejectedDir / from.filename(), ec);
   if (ec) return Error(ErrorCode::kIoError, "journal reject batch " + std::to_string(seq) + ": " + ec.message());
-  return FsyncPath(dir_, O_RDONLY | O_DIRECTORY);
+  return FsyncDirectory(dir_);
 }
 
 // --- Settlement ----------------------------------------------------------------------------------------
@@ -196,6 +167,9 @@ Status Settlement::Recover(uint64_t chain_last_batch_seq) {
       CMLN_TRY(journal_.Reject(seq));
       continue;
     }
+    // The batch holds its segment's usage: a segment file still on disk is a crash between journaling
+    // and releasing it, and must not be billed again.
+    if (b.usage_segment != 0) CMLN_TRY(usage_.Release(b.usage_segment));
     if (seq <= chain_last_batch_seq) {
       // Settled before the crash; only the deletion was lost.
       log::Info("journal_batch_already_settled", {{"batch_seq", seq}});
@@ -209,39 +183,68 @@ Status Settlement::Recover(uint64_t chain_last_batch_seq) {
     pending_.emplace(seq, std::move(b));
   }
   next_seq_ = max_seq + 1;
+  // Usage billed before the crash and not yet in a batch (replayed from the usage log).
+  for (const auto& segment : usage_.Pending()) {
+    uint64_t cost = 0;
+    for (const auto& e : segment.entries) {
+      ledger_.AddUnsettled(e.escrow_id, e.cost);
+      cost += e.cost;
+    }
+    log::Info("usage_pending", {{"segment", segment.id}, {"entries", segment.entries.size()}, {"cost", cost}});
+  }
   return OkStatus();
 }
 
 Status Settlement::SealNow() {
   std::lock_guard<std::mutex> lock(mu_);
-  std::vector<chain::UsageEntry> entries = usage_.Take(options_.max_entries);
-  if (entries.empty()) return OkStatus();
-  SignedBatch sb;
-  sb.decoded = chain::UsageBatch{options_.chain_id, options_.node_id, next_seq_, entries};
-  auto fail = [&](const Error& e) -> Status {
-    usage_.Restore(entries);
-    log::Err("batch_seal_failed", {{"batch_seq", next_seq_}, {"code", ErrorCodeName(e.code())}, {"reason", e.message()}});
-    return e;
-  };
-  auto encoded = chain::EncodeUsageBatch(sb.decoded);
-  if (!encoded.ok()) return fail(encoded.error());
-  sb.batch = std::move(*encoded);
-  auto signed_by = signer_(sb.batch);
-  if (!signed_by.ok()) return fail(signed_by.error());
-  sb.sign_pk = signed_by->first;
-  sb.signature = signed_by->second;
-  Status st = journal_.Write(sb);
-  if (!st.ok()) return fail(st.error());
-  log::Info("batch_journaled", {{"batch_seq", next_seq_}, {"entries", entries.size()}, {"cost", EntriesCost(sb.decoded)}});
-  metrics_.CountBatch("journaled");
-  pending_.emplace(next_seq_, std::move(sb));
-  ++next_seq_;
+  const uint64_t up_to = usage_.Close();
+  while (auto segment = usage_.TakeSegment(up_to)) {
+    SignedBatch sb;
+    sb.decoded = chain::UsageBatch{options_.chain_id, options_.node_id, next_seq_, segment->entries};
+    sb.usage_segment = segment->id;
+    auto fail = [&](const Error& e) -> Status {
+      log::Err("batch_seal_failed", {{"batch_seq", next_seq_}, {"segment", segment->id}, {"code", ErrorCodeName(e.code())},
+                                     {"reason", e.message()}});
+      usage_.Return(std::move(*segment));
+      return e;
+    };
+    auto encoded = chain::EncodeUsageBatch(sb.decoded);
+    if (!encoded.ok()) return fail(encoded.error());
+    sb.batch = std::move(*encoded);
+    auto signed_by = signer_(sb.batch);
+    if (!signed_by.ok()) return fail(signed_by.error());
+    sb.sign_pk = signed_by->first;
+    sb.signature = signed_by->second;
+    Status st = journal_.Write(sb);
+    if (!st.ok()) return fail(st.error());
+    // Journaled: the segment's file can go. If deleting it fails, recovery deletes it (the batch names it).
+    Status released = usage_.Release(segment->id);
+    if (!released.ok()) log::Warn("usage_segment_release_failed", {{"segment", segment->id}, {"reason", released.error().message()}});
+    log::Info("batch_journaled", {{"batch_seq", next_seq_}, {"segment", segment->id}, {"entries", sb.decoded.entries.size()},
+                                  {"cost", EntriesCost(sb.decoded)}});
+    metrics_.CountBatch("journaled");
+    pending_.emplace(next_seq_, std::move(sb));
+    ++next_seq_;
+  }
   return OkStatus();
 }
 
 void Settlement::Done(uint64_t seq, const SignedBatch& batch, const char* outcome) {
   for (const auto& e : batch.decoded.entries) ledger_.Settled(e.escrow_id, e.cost);
   std::lock_guard<std::mutex> lock(mu_);
+  // The journal file is the only record that the segment was billed: it stays until the segment's file
+  // is surely gone (Release is idempotent; SealNow's release may have failed), else a restart would replay
+  // the segment and bill it twice.
+  if (batch.usage_segment != 0) {
+    Status released = usage_.Release(batch.usage_segment);
+    if (!released.ok()) {
+      log::Err("usage_segment_release_failed", {{"segment", batch.usage_segment}, {"batch_seq", seq},
+                                                {"reason", released.error().message()}});
+      pending_.erase(seq);
+      metrics_.CountBatch(outcome);
+      return;  // the journal file stays; the next boot releases the segment and then drops the batch
+    }
+  }
   Status st = std::string_view(outcome) == "rejected" ? journal_.Reject(seq) : journal_.Remove(seq);
   if (!st.ok()) log::Err("journal_update_failed", {{"batch_seq", seq}, {"reason", st.error().message()}});
   pending_.erase(seq);

@@ -4,8 +4,14 @@
 // Journal: one file per signed batch, DIR/batch-<seq, 20 digits>.bin, written BEFORE the batch is
 // submitted (temp file, fsync, rename, fsync of the directory), so a crash at any point after signing
 // loses nothing. Its grammar (big-endian):
-//   record = magic:8 ("CMLNBAT1") sign_pk:32 signature:64 batch_len:u32 (1..kMaxJournalBatchBytes)
-//            batch:batch_len (chain/usage_batch.h) checksum:32 (SHA-256 of every preceding byte)
+//   record = magic:8 ("CMLNBAT2") sign_pk:32 signature:64 usage_segment:u64 batch_len:u32
+//            (1..kMaxJournalBatchBytes) batch:batch_len (chain/usage_batch.h) checksum:32 (SHA-256 of
+//            every preceding byte)
+// (A "CMLNBAT1" record, written before usage segments existed, has no usage_segment: read as 0.)
+// Before a batch is journaled its usage is in the durable usage log (node/usage_aggregator.h), one
+// segment per batch; usage_segment names it, and the segment's file is deleted only after the batch is
+// journaled, so a crash between the two is resolved at recovery by deleting the file, never by billing
+// the segment again.
 // The signing public key travels with the batch because a batch signed before a restart carries the
 // previous boot's key, which the chain still accepts during its grace window. Batches the chain refuses
 // for good are moved to DIR/rejected/ (kept for the operator, never resubmitted).
@@ -32,12 +38,14 @@
 #include "common/status.h"
 #include "node/chain_client.h"
 #include "node/ledger.h"
+#include "node/usage_aggregator.h"
 #include "node/metrics.h"
 #include "seal/crypto.h"
 
 namespace cmln::node {
 
-inline constexpr std::string_view kJournalMagic = "CMLNBAT1";
+inline constexpr std::string_view kJournalMagic = "CMLNBAT2";
+inline constexpr std::string_view kJournalMagicV1 = "CMLNBAT1";
 inline constexpr size_t kMaxJournalBatchBytes = chain::kMaxUsageBatchSize;
 
 struct SignedBatch {
@@ -45,6 +53,7 @@ struct SignedBatch {
   seal::Ed25519PublicKey sign_pk{};
   seal::Ed25519Signature signature{};
   chain::UsageBatch decoded;  // DecodeUsageBatch(batch)
+  uint64_t usage_segment = 0;  // the usage log segment the batch holds (0: none, a v1 record)
 };
 
 // The journal record codec. Decode: kTruncated / kTrailingData / kLengthTooLarge / kMalformed (magic) /
@@ -90,11 +99,14 @@ class Settlement {
              UsageAggregator& usage, Metrics& metrics, Signer signer);
   ~Settlement();  // Stop()
 
-  // At boot, before serving: reads the journal, deletes batches at or below `chain_last_batch_seq`, counts
-  // the rest as unsettled usage in the ledger, and numbers new batches after both.
+  // At boot, before serving and after the aggregator replayed its usage log: reads the journal, deletes
+  // batches at or below `chain_last_batch_seq`, releases the usage segment of every journaled batch
+  // (deleting a segment file a crash left behind), counts the pending batches and the replayed usage as
+  // unsettled in the ledger, and numbers new batches after both.
   Status Recover(uint64_t chain_last_batch_seq);
-  // Seals whatever usage is aggregated into one batch (or none), journals it and queues it.
-  // On a journal failure the usage goes back to the aggregator and the error is returned.
+  // Closes the aggregator's open segment and seals every closed segment, oldest first, into one batch
+  // each: signed, journaled, its segment released, queued. On a journal failure that segment goes back to
+  // the aggregator (sealed again next time) and the error is returned.
   Status SealNow();
   // Submits queued batches in order until one fails or none is left; true when none is left.
   bool SubmitPendingOnce();

@@ -158,5 +158,58 @@ TEST(NodeRestart, D2_KillNineAfterJournalBeforeSettlementSettlesExactlyOnce) {
   EXPECT_EQ(U64(devnet.Get(std::string("/attestations?node=") + kNodeId), "last_batch_seq"), 3u);
 }
 
+// D2 before any batch: usage billed by receipts and not yet sealed (a batch interval far away) survives
+// kill -9 in the node's usage log; after the restart it is sealed and settled exactly once.
+TEST(NodeRestart, D2_KillNineBeforeTheBatchIsSealedLosesNoUsage) {
+  Devnet devnet(TestDir());
+  ASSERT_FALSE(devnet.url().empty());
+  const std::string chain_id = devnet.ChainId();
+  json cfg = devnet.NodeConfig(kNodeId);
+  cfg["batch_interval_ms"] = 3600000;  // never within this test: only the restart seals
+  NodeProcess node(devnet.dir(), kNodeId, cfg);
+  ASSERT_FALSE(node.url().empty());
+  const auto config = FetchKeyConfig(node.url());
+  const Bytes sign_pk = *HexDecode(devnet.Get(std::string("/attestations?node=") + kNodeId)["sign_public_key"].get<std::string>());
+  const auto user = seal::AccountPrivateKey::Generate();
+  const uint64_t escrow = devnet.NewUserWithEscrow(user, 100000, "user");
+  const std::string host = devnet.Address("host");
+  const uint64_t earnings_before = U64(devnet.Get("/earnings/" + host), "pending");
+
+  uint64_t billed = 0;
+  for (int i = 0; i < 3; ++i) {
+    const std::string content = ChatRequestJson("request " + std::to_string(i), false);  // distinct: no replay
+    ChatResult r = PostOhttp(node.url(), config,
+                             InnerRequest(content, AuthorizationHeader(user, chain_id, kNodeId, escrow, content)));
+    ASSERT_EQ(r.status, 200) << r.content;
+    billed += CheckReceipt(*r.receipt, sign_pk).cost;
+  }
+  EXPECT_TRUE(JournalFiles(devnet).empty());  // nothing sealed yet
+  node.child().Kill9();
+  EXPECT_EQ(U64(devnet.Get("/escrows/" + std::to_string(escrow)), "settled"), 0u);
+
+  node.Start();  // replays the usage log; it is sealed at the next interval or, here, at the clean stop
+  ASSERT_FALSE(node.url().empty());
+  ASSERT_EQ(node.child().Terminate(), 0);  // a clean stop seals and submits what is pending
+  ASSERT_TRUE(WaitFor([&] {
+    return U64(devnet.Get("/escrows/" + std::to_string(escrow)), "settled") == billed;
+  }, 60)) << node.Log();
+  EXPECT_EQ(U64(devnet.Get("/earnings/" + host), "pending") - earnings_before, billed);
+  EXPECT_EQ(U64(devnet.Get(std::string("/attestations?node=") + kNodeId), "last_batch_seq"), 1u);
+  EXPECT_TRUE(JournalFiles(devnet).empty());
+  std::vector<std::string> usage_files;
+  for (const auto& e : fs::directory_iterator(devnet.dir() + "/" + kNodeId + "-data/usage")) {
+    usage_files.push_back(e.path().filename().string());
+  }
+  EXPECT_TRUE(usage_files.empty()) << usage_files.size() << " usage segment files left";
+
+  // Started again: nothing is replayed or billed a second time.
+  node.Start();
+  ASSERT_FALSE(node.url().empty());
+  ASSERT_EQ(node.child().Terminate(), 0);
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  EXPECT_EQ(U64(devnet.Get("/escrows/" + std::to_string(escrow)), "settled"), billed);
+  EXPECT_EQ(U64(devnet.Get(std::string("/attestations?node=") + kNodeId), "last_batch_seq"), 1u);
+}
+
 }  // namespace
 }  // namespace cmln::node::testing

@@ -132,18 +132,19 @@ TEST(QuotaLedger, D5_UnreachableChainUsesTheLastKnownState) {
 
 TEST(UsageAggregator, SumsPerEscrowAndTakesInEscrowOrder) {
   UsageAggregator agg;
-  agg.Add(5, KeyHash(1), 10, 2, 24);
-  agg.Add(2, KeyHash(2), 3, 1, 8);
-  agg.Add(5, KeyHash(1), 1, 1, 4);
-  auto first = agg.Take(1);
-  ASSERT_EQ(first.size(), 1u);
-  EXPECT_EQ(first[0].escrow_id, 2u);
-  auto rest = agg.Take(10);
-  ASSERT_EQ(rest.size(), 1u);
-  EXPECT_EQ(rest[0].requests, 2u);
-  EXPECT_EQ(rest[0].prompt_tokens, 11u);
-  EXPECT_EQ(rest[0].cost, 28u);
-  agg.Restore(rest);
+  ASSERT_TRUE(agg.Add(5, KeyHash(1), 10, 2, 24).ok());
+  ASSERT_TRUE(agg.Add(2, KeyHash(2), 3, 1, 8).ok());
+  ASSERT_TRUE(agg.Add(5, KeyHash(1), 1, 1, 4).ok());
+  const uint64_t up_to = agg.Close();
+  auto seg = agg.TakeSegment(up_to);
+  ASSERT_TRUE(seg.has_value());
+  ASSERT_EQ(seg->entries.size(), 2u);
+  EXPECT_EQ(seg->entries[0].escrow_id, 2u);
+  EXPECT_EQ(seg->entries[1].requests, 2u);
+  EXPECT_EQ(seg->entries[1].prompt_tokens, 11u);
+  EXPECT_EQ(seg->entries[1].cost, 28u);
+  EXPECT_FALSE(agg.TakeSegment(up_to).has_value());
+  agg.Return(std::move(*seg));
   EXPECT_FALSE(agg.empty());
 }
 
@@ -328,10 +329,11 @@ TEST_F(ServiceTest, ReceiptBillsTheActualUsageAndSequencesPerKey) {
   EXPECT_EQ(r2.sequence, 2u);
   EXPECT_EQ(r2.response_digest, seal::Sha256(AsBytes(events)));
   EXPECT_NE(events.find("data: [DONE]\n\n"), std::string::npos);
-  auto taken = usage_.Take(10);
-  ASSERT_EQ(taken.size(), 1u);
-  EXPECT_EQ(taken[0].requests, 2u);
-  EXPECT_EQ(taken[0].cost, 72u);
+  auto taken = usage_.TakeSegment(usage_.Close());
+  ASSERT_TRUE(taken.has_value());
+  ASSERT_EQ(taken->entries.size(), 1u);
+  EXPECT_EQ(taken->entries[0].requests, 2u);
+  EXPECT_EQ(taken->entries[0].cost, 72u);
 }
 
 TEST(SpliceReceipt, AddsTheMemberBeforeTheFinalBrace) {
