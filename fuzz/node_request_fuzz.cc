@@ -7,8 +7,10 @@
 //      engine) the receipt
 //   2  the chunked OHTTP request path of the frontend: ChunkedRequestOpener under a fixed key, then the
 //      inner BHTTP request decode
-//   3  the batch journal record (DecodeJournalRecord) — files a crash may have torn
+//   3  the batch journal record (DecodeJournalRecord, CMLNBAT2 and the older CMLNBAT1) — files a crash may
+//      have torn
 //   4  the configuration file (ParseNodeConfig)
+//   5  one usage log record (UsageAggregator::DecodeRecord) — the usage log's tail a crash may have torn
 // Checks that nothing crashes or leaks; whatever admission accepts is run and billed, and its receipt must
 // verify under the node key and bill exactly (prompt + completion) x price.
 #include <cstdint>
@@ -119,7 +121,7 @@ void ChunkedRequest(ByteView data) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
   const ByteView in(data + 1, size - 1);
-  switch (data[0] % 5) {
+  switch (data[0] % 6) {
     case 0: {
       const std::string_view text = AsChars(in);
       const size_t split = text.find('\0');
@@ -133,12 +135,32 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     case 3: {
       auto rec = DecodeJournalRecord(in);
       if (rec.ok()) {
-        auto again = EncodeJournalRecord(*rec);
-        if (!again.ok() || Bytes(in.begin(), in.end()) != *again) abort();
+        auto again = EncodeJournalRecord(*rec);  // always the current layout (CMLNBAT2)
+        if (!again.ok()) abort();
+        if (AsChars(in.first(kJournalMagic.size())) == kJournalMagic) {
+          if (Bytes(in.begin(), in.end()) != *again) abort();
+        } else {  // a CMLNBAT1 record: the same batch, no usage segment
+          auto back = DecodeJournalRecord(*again);
+          if (!back.ok() || back->batch != rec->batch || back->usage_segment != 0 ||
+              back->signature != rec->signature || back->sign_pk != rec->sign_pk) {
+            abort();
+          }
+        }
       }
       break;
     }
     case 4: (void)ParseNodeConfig(AsChars(in)); break;
+    case 5: {
+      auto e = UsageAggregator::DecodeRecord(in);
+      if (e.ok()) {
+        const Bytes again = UsageAggregator::EncodeRecord(e->escrow_id, e->requester_key_hash, e->prompt_tokens,
+                                                          e->completion_tokens, e->cost);
+        if (in.size() < again.size() || Bytes(in.begin(), in.begin() + static_cast<std::ptrdiff_t>(again.size())) != again) {
+          abort();
+        }
+      }
+      break;
+    }
   }
   return 0;
 }
