@@ -4,6 +4,7 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <set>
 
 #include "attest/evidence_file.h"
 #include "common/byte_reader.h"
@@ -160,11 +161,19 @@ Status Settlement::Recover(uint64_t chain_last_batch_seq) {
   std::lock_guard<std::mutex> lock(mu_);
   CMLN_ASSIGN_OR_RETURN(std::vector<SignedBatch> found, journal_.List());
   uint64_t max_seq = chain_last_batch_seq;
+  std::set<uint64_t> segments;
   for (auto& b : found) {
     const uint64_t seq = b.decoded.batch_seq;
     if (b.decoded.chain_id != options_.chain_id || b.decoded.node_id != options_.node_id) {
       log::Err("journal_batch_foreign", {{"batch_seq", seq}});
       CMLN_TRY(journal_.Reject(seq));
+      continue;
+    }
+    // Two records of one segment: a crash while renumbering (see the file comment). The lowest seq is
+    // the newer copy; this one is the old record it replaced.
+    if (b.usage_segment != 0 && !segments.insert(b.usage_segment).second) {
+      log::Info("journal_batch_renumbered_copy", {{"batch_seq", seq}, {"segment", b.usage_segment}});
+      CMLN_TRY(journal_.Remove(seq));
       continue;
     }
     // The batch holds its segment's usage: a segment file still on disk is a crash between journaling
@@ -183,6 +192,13 @@ Status Settlement::Recover(uint64_t chain_last_batch_seq) {
     pending_.emplace(seq, std::move(b));
   }
   next_seq_ = max_seq + 1;
+  // Gaps between pending batches (a crash while renumbering after a refusal): closed now. The first
+  // pending batch is not moved: the chain's last_batch_seq read at boot may lag, and the submitter
+  // closes a gap before it only when the chain confirms it.
+  if (!pending_.empty()) {
+    Status closed = CloseGapLocked(pending_.begin()->first);
+    if (!closed.ok()) log::Err("batch_renumber_failed", {{"reason", closed.error().message()}});
+  }
   // Usage billed before the crash and not yet in a batch (replayed from the usage log).
   for (const auto& segment : usage_.Pending()) {
     uint64_t cost = 0;
@@ -199,33 +215,75 @@ Status Settlement::SealNow() {
   std::lock_guard<std::mutex> lock(mu_);
   const uint64_t up_to = usage_.Close();
   while (auto segment = usage_.TakeSegment(up_to)) {
-    SignedBatch sb;
-    sb.decoded = chain::UsageBatch{options_.chain_id, options_.node_id, next_seq_, segment->entries};
-    sb.usage_segment = segment->id;
     auto fail = [&](const Error& e) -> Status {
       log::Err("batch_seal_failed", {{"batch_seq", next_seq_}, {"segment", segment->id}, {"code", ErrorCodeName(e.code())},
                                      {"reason", e.message()}});
       usage_.Return(std::move(*segment));
       return e;
     };
-    auto encoded = chain::EncodeUsageBatch(sb.decoded);
-    if (!encoded.ok()) return fail(encoded.error());
-    sb.batch = std::move(*encoded);
-    auto signed_by = signer_(sb.batch);
-    if (!signed_by.ok()) return fail(signed_by.error());
-    sb.sign_pk = signed_by->first;
-    sb.signature = signed_by->second;
-    Status st = journal_.Write(sb);
+    auto sb = Sign(chain::UsageBatch{options_.chain_id, options_.node_id, next_seq_, segment->entries}, segment->id);
+    if (!sb.ok()) return fail(sb.error());
+    Status st = journal_.Write(*sb);
     if (!st.ok()) return fail(st.error());
     // Journaled: the segment's file can go. If deleting it fails, recovery deletes it (the batch names it).
     Status released = usage_.Release(segment->id);
     if (!released.ok()) log::Warn("usage_segment_release_failed", {{"segment", segment->id}, {"reason", released.error().message()}});
-    log::Info("batch_journaled", {{"batch_seq", next_seq_}, {"segment", segment->id}, {"entries", sb.decoded.entries.size()},
-                                  {"cost", EntriesCost(sb.decoded)}});
+    log::Info("batch_journaled", {{"batch_seq", next_seq_}, {"segment", segment->id}, {"entries", sb->decoded.entries.size()},
+                                  {"cost", EntriesCost(sb->decoded)}});
     metrics_.CountBatch("journaled");
-    pending_.emplace(next_seq_, std::move(sb));
+    pending_.emplace(next_seq_, std::move(*sb));
     ++next_seq_;
   }
+  return OkStatus();
+}
+
+Result<SignedBatch> Settlement::Sign(chain::UsageBatch batch, uint64_t usage_segment) {
+  SignedBatch sb;
+  sb.decoded = std::move(batch);
+  sb.usage_segment = usage_segment;
+  CMLN_ASSIGN_OR_RETURN(sb.batch, chain::EncodeUsageBatch(sb.decoded));
+  CMLN_ASSIGN_OR_RETURN(auto signed_by, signer_(sb.batch));
+  sb.sign_pk = signed_by.first;
+  sb.signature = signed_by.second;
+  return sb;
+}
+
+Status Settlement::CloseGap(uint64_t next_seq) {
+  std::lock_guard<std::mutex> lock(mu_);
+  return CloseGapLocked(next_seq);
+}
+
+Status Settlement::CloseGapLocked(uint64_t next_seq) {
+  if (pending_.empty()) return OkStatus();
+  // Pending batches must be consecutive from `next_seq`, or from the first of them when it is lower
+  // (then only gaps between them are closed).
+  const uint64_t start = std::min(next_seq, pending_.begin()->first);
+  std::vector<std::pair<uint64_t, uint64_t>> moves;  // old seq -> new seq, ascending
+  uint64_t seq = start;
+  for (const auto& [old_seq, b] : pending_) {
+    if (old_seq != seq) {
+      if (b.usage_segment == 0) {
+        return Error(ErrorCode::kUnsupported, "batch " + std::to_string(old_seq) + " has no usage segment; not renumbered");
+      }
+      moves.emplace_back(old_seq, seq);
+    }
+    ++seq;
+  }
+  for (const auto& [old_seq, new_seq] : moves) {
+    // The file at new_seq is free: a gap, or an old record this loop already replaced and deleted
+    // (new seqs never exceed old ones, and later batches' old seqs exceed this new one).
+    const SignedBatch& old = pending_.at(old_seq);
+    chain::UsageBatch renumbered = old.decoded;
+    renumbered.batch_seq = new_seq;
+    CMLN_ASSIGN_OR_RETURN(SignedBatch nb, Sign(std::move(renumbered), old.usage_segment));
+    CMLN_TRY(journal_.Write(nb));
+    CMLN_TRY(journal_.Remove(old_seq));  // a crash before this: recovery keeps the lower seq of the segment
+    log::Info("batch_renumbered", {{"from", old_seq}, {"to", new_seq}, {"segment", nb.usage_segment}});
+    pending_.erase(old_seq);
+    pending_.emplace(new_seq, std::move(nb));
+  }
+  // The seqs above the new tail were never settled (they were pending): new batches follow the tail.
+  if (!moves.empty()) next_seq_ = pending_.rbegin()->first + 1;
   return OkStatus();
 }
 
@@ -245,10 +303,16 @@ void Settlement::Done(uint64_t seq, const SignedBatch& batch, const char* outcom
       return;  // the journal file stays; the next boot releases the segment and then drops the batch
     }
   }
-  Status st = std::string_view(outcome) == "rejected" ? journal_.Reject(seq) : journal_.Remove(seq);
+  const bool rejected = std::string_view(outcome) == "rejected";
+  Status st = rejected ? journal_.Reject(seq) : journal_.Remove(seq);
   if (!st.ok()) log::Err("journal_update_failed", {{"batch_seq", seq}, {"reason", st.error().message()}});
   pending_.erase(seq);
   metrics_.CountBatch(outcome);
+  if (rejected && st.ok()) {
+    // The chain still wants `seq`: the batches after it move down (else they would wait forever).
+    Status closed = CloseGapLocked(seq);
+    if (!closed.ok()) log::Err("batch_renumber_failed", {{"from_seq", seq}, {"reason", closed.error().message()}});
+  }
 }
 
 Settlement::Verdict Settlement::SubmitOne(const SignedBatch& batch) {
@@ -271,6 +335,12 @@ Settlement::Verdict Settlement::SubmitOne(const SignedBatch& batch) {
     return Verdict::kAlreadySettled;
   }
   const ErrorCode c = outcome->code;
+  if (c == ErrorCode::kSequenceMismatch && att.ok() && seq > att->last_batch_seq + 1) {
+    // A gap the chain confirms (a batch before this one was refused for good, e.g. in an earlier run).
+    log::Warn("batch_gap", {{"batch_seq", seq}, {"chain_last_batch_seq", att->last_batch_seq}});
+    gap_next_seq_ = att->last_batch_seq + 1;
+    return Verdict::kGap;
+  }
   const bool transient = !outcome->committed || c == ErrorCode::kReplay || c == ErrorCode::kSequenceMismatch ||
                          c == ErrorCode::kInsufficientFee || c == ErrorCode::kInsufficientFunds ||
                          c == ErrorCode::kIoError || c == ErrorCode::kInternal || !att.ok();
@@ -294,6 +364,15 @@ bool Settlement::SubmitPendingOnce() {
       case Verdict::kSettled: Done(seq, next, "settled"); break;
       case Verdict::kAlreadySettled: Done(seq, next, "already_settled"); break;
       case Verdict::kRejected: Done(seq, next, "rejected"); break;
+      case Verdict::kGap: {
+        std::lock_guard<std::mutex> lock(mu_);
+        Status closed = CloseGapLocked(gap_next_seq_);
+        if (!closed.ok()) {
+          log::Err("batch_renumber_failed", {{"from_seq", gap_next_seq_}, {"reason", closed.error().message()}});
+          return false;
+        }
+        break;  // submit the renumbered batches
+      }
       case Verdict::kRetry: return false;
     }
   }

@@ -21,6 +21,13 @@
 // a crash) and its file is deleted, never resubmitted under another seq. Sequence numbers continue after
 // both the chain's last_batch_seq and every journaled batch.
 //
+// Gaps: the chain takes only last_batch_seq + 1 (DESIGN section 3). When a batch is refused for good
+// (moved to DIR/rejected/) the pending batches after it are renumbered down, one by one: each is
+// re-signed with the current key under the next free seq and journaled, then its old file is deleted.
+// A crash between the two leaves two records of the same usage segment; recovery keeps the lowest seq
+// (the newer copy) and deletes the other, so the usage is still billed once. A gap found otherwise (the
+// chain answers "leaves a gap" and its last_batch_seq confirms it) is closed the same way.
+//
 // Thread safety: BatchJournal is not thread-safe (Settlement owns it); Settlement's public methods are.
 #pragma once
 
@@ -113,15 +120,23 @@ class Settlement {
   size_t pending() const;
   uint64_t next_batch_seq() const;
 
+  // Renumbers the pending batches to be consecutive from `next_seq` (the chain's last_batch_seq + 1), or
+  // from the first pending one when that is lower. kUnsupported if a batch to move has no usage segment
+  // (a CMLNBAT1 record: a crash while renumbering it could not be told from two batches); errors of
+  // signing or the journal otherwise, with the batches renumbered so far kept.
+  Status CloseGap(uint64_t next_seq);
+
   // The background thread: seals every batch_interval, submits with exponential backoff.
   void Start();
   // Stops the thread after a final SealNow and one submission pass. Idempotent.
   void Stop();
 
  private:
-  enum class Verdict { kSettled, kAlreadySettled, kRetry, kRejected };
+  enum class Verdict { kSettled, kAlreadySettled, kRetry, kRejected, kGap };
   Verdict SubmitOne(const SignedBatch& batch);
   void Done(uint64_t seq, const SignedBatch& batch, const char* outcome);
+  Status CloseGapLocked(uint64_t next_seq);
+  Result<SignedBatch> Sign(chain::UsageBatch batch, uint64_t usage_segment);
   void Loop();
 
   SettlementOptions options_;
@@ -136,6 +151,7 @@ class Settlement {
   std::mutex submit_mu_;            // one submission pass at a time
   std::map<uint64_t, SignedBatch> pending_;
   uint64_t next_seq_ = 1;
+  uint64_t gap_next_seq_ = 0;  // set by SubmitOne with kGap (submission pass only)
 
   std::mutex thread_mu_;
   std::condition_variable cv_;

@@ -253,6 +253,84 @@ TEST_F(RecoveryTest, D2_SettledBatchReleasesItsSegmentToo) {
   EXPECT_EQ(n.settlement->next_batch_seq(), 2u);
 }
 
+// A journaled batch for `segment` with one entry of `cost`, signed by `key`.
+SignedBatch JournalBatch(const seal::Ed25519PrivateKey& key, uint64_t seq, uint64_t segment, uint64_t escrow,
+                         uint64_t cost) {
+  chain::UsageEntry e;
+  e.escrow_id = escrow;
+  e.requester_key_hash = KeyHash(static_cast<uint8_t>(escrow));
+  e.requests = 1;
+  e.cost = cost;
+  SignedBatch sb;
+  sb.decoded = chain::UsageBatch{"chain", "node", seq, {e}};
+  sb.batch = *chain::EncodeUsageBatch(sb.decoded);
+  sb.sign_pk = key.public_key();
+  sb.signature = *chain::SignUsageBatch(key, sb.batch);
+  sb.usage_segment = segment;
+  return sb;
+}
+
+std::vector<std::string> JournalFiles(const std::string& dir) {
+  std::vector<std::string> out;
+  for (const auto& f : fs::directory_iterator(dir)) {
+    if (f.is_regular_file()) out.push_back(f.path().filename().string());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+// Batch 1 was refused for good (moved to rejected/), so the chain still wants seq 1: batches 2 and 3 are
+// re-signed as 1 and 2, with the same usage; new batches follow them.
+TEST_F(RecoveryTest, RefusedBatchGapIsClosedByRenumbering) {
+  const auto old_key = seal::Ed25519PrivateKey::Generate();  // the previous boot's key
+  {
+    auto journal = BatchJournal::Open(dir_ + "/batches");
+    ASSERT_TRUE(journal->Write(JournalBatch(old_key, 2, 7, 1, 10)).ok());
+    ASSERT_TRUE(journal->Write(JournalBatch(old_key, 3, 8, 2, 20)).ok());
+  }
+  Node n(dir_);
+  ASSERT_TRUE(n.settlement->Recover(0).ok());
+  EXPECT_EQ(n.settlement->pending(), 2u);
+  ASSERT_TRUE(n.settlement->CloseGap(1).ok());
+  EXPECT_EQ(JournalFiles(dir_ + "/batches"),
+            (std::vector<std::string>{"batch-00000000000000000001.bin", "batch-00000000000000000002.bin"}));
+  auto listed = BatchJournal::Open(dir_ + "/batches")->List();  // decoding verifies each signature
+  ASSERT_TRUE(listed.ok());
+  ASSERT_EQ(listed->size(), 2u);
+  EXPECT_EQ((*listed)[0].usage_segment, 7u);
+  EXPECT_EQ((*listed)[0].decoded.entries.at(0).cost, 10u);
+  EXPECT_EQ((*listed)[1].usage_segment, 8u);
+  EXPECT_EQ((*listed)[1].decoded.entries.at(0).cost, 20u);
+  EXPECT_EQ((*listed)[0].sign_pk, n.key.public_key());  // re-signed with the current key
+  EXPECT_EQ(n.settlement->next_batch_seq(), 3u);
+  EXPECT_EQ(n.ledger.unsettled(1), 10u);  // the usage is counted once, as before
+  EXPECT_EQ(n.ledger.unsettled(2), 20u);
+}
+
+// A crash in the middle of renumbering: the new copy (seq 1) and the old record (seq 2) of segment 7
+// are both on disk, and batch 3 is still where it was. Recovery keeps seq 1, deletes the old copy,
+// and closes the gap between 1 and 3.
+TEST_F(RecoveryTest, CrashWhileRenumberingBillsEachSegmentOnce) {
+  const auto key = seal::Ed25519PrivateKey::Generate();
+  {
+    auto journal = BatchJournal::Open(dir_ + "/batches");
+    ASSERT_TRUE(journal->Write(JournalBatch(key, 1, 7, 1, 10)).ok());
+    ASSERT_TRUE(journal->Write(JournalBatch(key, 2, 7, 1, 10)).ok());
+    ASSERT_TRUE(journal->Write(JournalBatch(key, 4, 8, 2, 20)).ok());
+  }
+  Node n(dir_);
+  ASSERT_TRUE(n.settlement->Recover(0).ok());
+  EXPECT_EQ(n.settlement->pending(), 2u);
+  EXPECT_EQ(n.ledger.unsettled(1), 10u);
+  EXPECT_EQ(n.ledger.unsettled(2), 20u);
+  EXPECT_EQ(JournalFiles(dir_ + "/batches"),
+            (std::vector<std::string>{"batch-00000000000000000001.bin", "batch-00000000000000000002.bin"}));
+  auto listed = BatchJournal::Open(dir_ + "/batches")->List();
+  ASSERT_TRUE(listed.ok());
+  EXPECT_EQ((*listed)[1].usage_segment, 8u);
+  EXPECT_EQ(n.settlement->next_batch_seq(), 3u);
+}
+
 TEST(BatchJournalV1, RecordsWithoutASegmentStillDecode) {
   const auto key = seal::Ed25519PrivateKey::Generate();
   SignedBatch b;
