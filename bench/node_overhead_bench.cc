@@ -16,7 +16,9 @@
 // Environment: CMLN_NODE_BENCH_MODEL (GGUF; default models/SmolLM2-135M-Instruct.Q4_1.gguf; "tiny" = the
 // tests' 2-layer model, where the engine costs about a millisecond and the overhead dominates),
 // CMLN_NODE_BENCH_THREADS (engine threads, default 2), CMLN_NODE_BENCH_REQUESTS (per configuration at
-// concurrency 32, default 64; concurrency 1 runs a quarter of it), CMLN_NODE_BENCH_MAX_TOKENS (default 8).
+// concurrency 32, default 64; concurrency 1 runs a quarter of it), CMLN_NODE_BENCH_MAX_TOKENS (default 8),
+// CMLN_NODE_BENCH_USAGE_DIR (where the durable usage log goes; default the temp directory; "memory" keeps
+// usage in memory only, as before the usage log, for an A/B of its cost).
 // Last line: {"name":"node-overhead","ours_us":encrypted per request at c=32,"peer":"plaintext","peer_us":…,
 // "ratio":…, c=1 figures, "added_us_c1", "throughput_loss_pct"}.
 #include <algorithm>
@@ -25,6 +27,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <iostream>
 #include <thread>
 #include <vector>
@@ -232,6 +235,16 @@ int main() {
   so.model_id = "bench-model";
   so.price_per_token = 1;
   so.max_in_flight = 64;
+  // Usage is recorded durably as in the node (one fdatasync per request into the usage log), on the
+  // filesystem of CMLN_NODE_BENCH_USAGE_DIR (default: the system temp directory).
+  const std::filesystem::path usage_dir =
+      std::filesystem::path(Env("CMLN_NODE_BENCH_USAGE_DIR", std::filesystem::temp_directory_path().string())) /
+      ("cmln-node-bench-usage-" + std::to_string(::getpid()));
+  const bool durable = Env("CMLN_NODE_BENCH_USAGE_DIR", "") != "memory";  // "memory": the pre-log behaviour, for A/B
+  if (Status st = durable ? s.usage.OpenDurable(usage_dir.string()) : OkStatus(); !st.ok()) {
+    std::cerr << "usage log: " << st.error().ToString() << "\n";
+    return 1;
+  }
   s.service = std::make_unique<node::InferenceService>(so, *s.engine, *s.ledger, *s.replay, s.usage, s.metrics);
   s.keys = std::move(*node::KeySet::Generate(1));
   std::shared_ptr<const node::KeySet> keys = s.keys;
@@ -277,7 +290,10 @@ int main() {
                  {"requests_c32", n32},
                  {"transport_retries", g_transport_retries.load()},
                  {"requests_c1", n1},
-                 {"max_tokens", max_tokens}};
+                 {"max_tokens", max_tokens},
+                 {"usage_log", durable ? "durable" : "memory"}};
+  std::error_code ec;
+  std::filesystem::remove_all(usage_dir, ec);
   std::cout << result.dump() << std::endl;
   return 0;
 }
