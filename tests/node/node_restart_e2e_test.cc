@@ -211,5 +211,56 @@ TEST(NodeRestart, D2_KillNineBeforeTheBatchIsSealedLosesNoUsage) {
   EXPECT_EQ(U64(devnet.Get(std::string("/attestations?node=") + kNodeId), "last_batch_seq"), 1u);
 }
 
+// A batch the chain refuses for good (its escrow closed and the grace window passed) must not block the
+// batches after it: it moves to rejected/, the next batch is re-signed under the seq the chain expects and
+// settles. Escrow E1's usage is left in the usage log by a kill -9 until E1 is refunded; E2's usage comes
+// after the restart; the clean stop seals both (batch 1 = E1, batch 2 = E2) and submits.
+TEST(NodeRestart, RefusedBatchDoesNotBlockTheNextOne) {
+  Devnet::Options o;
+  o.epoch_length = 40;  // 4 s at 100 ms blocks; settlement grace 10 blocks
+  Devnet devnet(TestDir(), o);
+  ASSERT_FALSE(devnet.url().empty());
+  const std::string chain_id = devnet.ChainId();
+  json cfg = devnet.NodeConfig(kNodeId);
+  cfg["batch_interval_ms"] = 3600000;  // only the clean stop seals
+  NodeProcess node(devnet.dir(), kNodeId, cfg);
+  ASSERT_FALSE(node.url().empty());
+  const auto user = seal::AccountPrivateKey::Generate();
+  const std::string user_addr = seal::AccountAddressToString(seal::AccountAddressFromPublicKey(user.public_key()));
+  const uint64_t e1 = devnet.NewUserWithEscrow(user, 100000, "user");
+  auto ask = [&](const seal::ohttp::KeyConfig& config, uint64_t escrow, const std::string& text) {
+    const std::string content = ChatRequestJson(text, false);
+    return PostOhttp(node.url(), config,
+                     InnerRequest(content, AuthorizationHeader(user, chain_id, kNodeId, escrow, content)));
+  };
+  ChatResult first = ask(FetchKeyConfig(node.url()), e1, "for escrow one");
+  ASSERT_EQ(first.status, 200) << first.content;
+  node.child().Kill9();  // E1's usage stays in the usage log
+
+  ASSERT_TRUE(WaitFor([&] { return devnet.Get("/escrows/" + std::to_string(e1))["status"] == "ESCROW_STATUS_REFUNDED"; },
+                      60));
+  const uint64_t e2 = devnet.CreateEscrow(devnet.dir() + "/user.json", user_addr, 100000);
+  node.Start();
+  ASSERT_FALSE(node.url().empty());
+  ChatResult second = ask(FetchKeyConfig(node.url()), e2, "for escrow two");
+  ASSERT_EQ(second.status, 200) << second.content;
+  const Bytes sign_pk = *HexDecode(devnet.Get(std::string("/attestations?node=") + kNodeId)["sign_public_key"].get<std::string>());
+  const uint64_t cost2 = CheckReceipt(*second.receipt, sign_pk).cost;
+  ASSERT_EQ(node.child().Terminate(), 0);
+
+  ASSERT_TRUE(WaitFor([&] { return U64(devnet.Get("/escrows/" + std::to_string(e2)), "settled") == cost2; }, 60))
+      << node.Log();
+  EXPECT_EQ(U64(devnet.Get("/escrows/" + std::to_string(e1)), "settled"), 0u);
+  EXPECT_EQ(U64(devnet.Get(std::string("/attestations?node=") + kNodeId), "last_batch_seq"), 1u);
+  EXPECT_TRUE(JournalFiles(devnet).empty());
+  std::vector<std::string> rejected;
+  for (const auto& e : fs::directory_iterator(devnet.dir() + "/" + kNodeId + "-data/batches/rejected")) {
+    rejected.push_back(e.path().filename().string());
+  }
+  ASSERT_EQ(rejected.size(), 1u);
+  EXPECT_EQ(rejected[0], "batch-00000000000000000001.bin");
+  EXPECT_NE(node.Log().find("\"batch_renumbered\""), std::string::npos) << node.Log();
+}
+
 }  // namespace
 }  // namespace cmln::node::testing
