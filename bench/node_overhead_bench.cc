@@ -36,6 +36,7 @@
 #include <nlohmann/json.hpp>
 
 #include "../tests/engine/gguf_writer.h"  // CMLN_NODE_BENCH_MODEL=tiny: the test suite's tiny llama model
+#include "common/http_listen.h"
 #include "engine/local_engine.h"
 #include "engine/openai_server.h"
 #include "node/http_frontend.h"
@@ -219,7 +220,12 @@ int main() {
     engine::ResponseMeta meta{"chatcmpl-plain", parsed->model, UnixNow()};
     res.set_content(engine::RenderChatCompletion(meta, *out, false), "application/json");
   });
-  s.plain_port = s.plain->bind_to_any_port("127.0.0.1");
+  auto plain_port = BindServer(*s.plain, "127.0.0.1", 0);  // as the node's frontend binds
+  if (!plain_port.ok()) {
+    std::cerr << plain_port.error().ToString() << "\n";
+    return 1;
+  }
+  s.plain_port = *plain_port;
   s.plain_thread = std::thread([&s] { s.plain->listen_after_bind(); });
 
   const seal::Digest32 user_hash = seal::RequesterKeyHash(s.user.public_key());

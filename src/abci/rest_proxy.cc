@@ -133,13 +133,7 @@ Status CometRestProxy::Run() {
     }
     res.set_content(out.dump(), "application/json");
   });
-  int port = port_;
-  if (port == 0) {
-    port = http_->bind_to_any_port(host_);
-    if (port < 0) return Error(ErrorCode::kIoError, "cannot bind " + host_);
-  } else if (!http_->bind_to_port(host_, port)) {
-    return Error(ErrorCode::kIoError, "cannot bind " + host_ + ":" + std::to_string(port));
-  }
+  CMLN_ASSIGN_OR_RETURN(int port, BindServer(*http_, host_, port_));
   bound_port_ = port;
   std::thread listener = ListenInBackground(*http_);
   // A Stop() that came before the server ran set stop_ but its http_->stop() may have been lost.

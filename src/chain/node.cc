@@ -342,13 +342,7 @@ Status Node::Run() {
   http_ = std::make_unique<httplib::Server>();
   http_->set_payload_max_length(kAbsoluteMaxTxBytes * 2);
   InstallRoutes();
-  int port = opts_.port;
-  if (port == 0) {
-    port = http_->bind_to_any_port(opts_.listen_host);
-    if (port < 0) return Error(ErrorCode::kIoError, "cannot bind " + opts_.listen_host);
-  } else if (!http_->bind_to_port(opts_.listen_host, port)) {
-    return Error(ErrorCode::kIoError, "cannot bind " + opts_.listen_host + ":" + std::to_string(port));
-  }
+  CMLN_ASSIGN_OR_RETURN(int port, BindServer(*http_, opts_.listen_host, opts_.port));
   bound_port_ = port;
   std::thread server = ListenInBackground(*http_);
   Status result = OkStatus();

@@ -232,11 +232,12 @@ void RunProxy() {
     SendError(res, res.status, req.method + " " + req.path + " is not served by cmln proxy", "invalid_request_error", code);
   });
 
-  const int bound = port == 0 ? server.bind_to_any_port(host) : (server.bind_to_port(host, port) ? port : -1);
-  if (bound <= 0) {
+  auto bound_or = BindServer(server, host, port);
+  if (!bound_or.ok()) {
     std::cerr << "error: cannot listen on " << g_opts.listen << "\n";
     return SetExitCode(1);
   }
+  const int bound = *bound_or;
   std::thread listener = ListenInBackground(server);
   std::cout << nlohmann::json{{"listening", host + ":" + std::to_string(bound)},
                               {"chain", g_opts.chain},

@@ -359,15 +359,7 @@ Result<std::unique_ptr<OpenAiServer>> OpenAiServer::Start(Engine& engine, const 
   s->http_->set_read_timeout(kReadTimeoutSeconds, 0);
   s->http_->set_write_timeout(kWriteTimeoutSeconds, 0);
   s->Route();
-  if (options.port == 0) {
-    s->port_ = s->http_->bind_to_any_port(options.host);
-    if (s->port_ < 0) return Error(ErrorCode::kIoError, "cannot bind " + options.host);
-  } else {
-    if (!s->http_->bind_to_port(options.host, options.port)) {
-      return Error(ErrorCode::kIoError, "cannot bind " + options.host + ":" + std::to_string(options.port));
-    }
-    s->port_ = options.port;
-  }
+  CMLN_ASSIGN_OR_RETURN(s->port_, BindServer(*s->http_, options.host, options.port));
   httplib::Server* http = s->http_.get();
   s->thread_ = ListenInBackground(*http);
   return s;

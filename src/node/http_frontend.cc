@@ -113,9 +113,7 @@ Status HttpFrontend::Start() {
   http_->set_keep_alive_max_count(100);
   http_->set_write_timeout(30, 0);
   Route();
-  port_ = options_.port == 0 ? http_->bind_to_any_port(options_.host)
-                             : (http_->bind_to_port(options_.host, options_.port) ? options_.port : -1);
-  if (port_ <= 0) return Error(ErrorCode::kIoError, "cannot bind " + options_.host + ":" + std::to_string(options_.port));
+  CMLN_ASSIGN_OR_RETURN(port_, BindServer(*http_, options_.host, options_.port));
   thread_ = ListenInBackground(*http_);
   return OkStatus();
 }
