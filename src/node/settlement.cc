@@ -85,6 +85,15 @@ Result<BatchJournal> BatchJournal::Open(const std::string& dir) {
   std::error_code ec;
   fs::create_directories(fs::path(dir) / kRejectedDir, ec);
   if (ec) return Error(ErrorCode::kIoError, "journal directory " + dir + ": " + ec.message());
+  // A crash between writing a record's temp file and renaming it leaves the temp file: that record was
+  // never journaled (its usage is still in the usage log), so the file is garbage.
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
+    const std::string name = e.path().filename().string();
+    if (e.is_regular_file() && name.rfind("batch-", 0) == 0 && e.path().extension() == ".tmp") {
+      fs::remove(e.path(), ec);
+      log::Info("journal_temp_file_removed", {{"file", name}});
+    }
+  }
   return BatchJournal(dir);
 }
 

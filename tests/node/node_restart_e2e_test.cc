@@ -13,11 +13,12 @@ std::string TestDir() {
   return ::testing::TempDir() + "/node_restart_" + ::testing::UnitTest::GetInstance()->current_test_info()->name();
 }
 
+// The journal's records (batch-<seq>.bin); not a record's temp file caught between write and rename.
 std::vector<std::string> JournalFiles(const Devnet& d) {
   std::vector<std::string> out;
   std::error_code ec;
   for (const auto& e : fs::directory_iterator(d.dir() + "/" + kNodeId + "-data/batches", ec)) {
-    if (e.is_regular_file()) out.push_back(e.path().filename().string());
+    if (e.is_regular_file() && e.path().extension() == ".bin") out.push_back(e.path().filename().string());
   }
   std::sort(out.begin(), out.end());
   return out;

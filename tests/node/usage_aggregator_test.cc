@@ -331,6 +331,16 @@ TEST_F(RecoveryTest, CrashWhileRenumberingBillsEachSegmentOnce) {
   EXPECT_EQ(n.settlement->next_batch_seq(), 3u);
 }
 
+// A crash between a record's temp file and its rename: the temp file is not a record and goes at Open.
+TEST_F(UsageLogTest, JournalTempFileLeftByACrashIsRemoved) {
+  fs::create_directories(dir_);
+  { std::ofstream(dir_ + "/batch-00000000000000000003.bin.tmp") << "half a record"; }
+  auto journal = BatchJournal::Open(dir_);
+  ASSERT_TRUE(journal.ok());
+  EXPECT_FALSE(fs::exists(dir_ + "/batch-00000000000000000003.bin.tmp"));
+  EXPECT_TRUE(journal->List()->empty());
+}
+
 TEST(BatchJournalV1, RecordsWithoutASegmentStillDecode) {
   const auto key = seal::Ed25519PrivateKey::Generate();
   SignedBatch b;
