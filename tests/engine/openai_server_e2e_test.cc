@@ -33,6 +33,12 @@ constexpr const char* kSmolLm = CMLN_SOURCE_DIR "/models/SmolLM2-135M-Instruct.Q
 std::string Bin() { return std::string(CMLN_BINARY_DIR) + "/cmln"; }
 
 // A `cmln engine serve` child; SIGTERM + wait on destruction so a failed assertion leaks nothing.
+// A log path of this test process: ctest runs each test in its own process, several at once, and a shared
+// log let one test read another's "listening" line (and talk to a server that was about to stop).
+std::string LogPath(const std::string& name) {
+  return ::testing::TempDir() + "/" + name + "_" + std::to_string(::getpid()) + ".log";
+}
+
 class ServeProcess {
  public:
   ServeProcess(const std::string& model, const std::string& log, int max_concurrent = 2)
@@ -134,7 +140,7 @@ class TinyServe : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     path_ = new std::string(WriteTinyModel());
-    server_ = new ServeProcess(*path_, ::testing::TempDir() + "/serve_tiny.log");
+    server_ = new ServeProcess(*path_, LogPath("serve_tiny"));
     LocalEngineOptions o;
     o.model_path = *path_;
     o.n_threads = 2;
@@ -147,7 +153,7 @@ class TinyServe : public ::testing::Test {
     delete path_;
   }
   void SetUp() override {
-    ASSERT_GT(server_->port(), 0) << "cmln engine serve did not start (log: " << ::testing::TempDir() << "/serve_tiny.log)";
+    ASSERT_GT(server_->port(), 0) << "cmln engine serve did not start (log: " << LogPath("serve_tiny") << ")";
     ASSERT_NE(local_, nullptr);
   }
   static std::unique_ptr<UpstreamEngine> Upstream() {
@@ -328,7 +334,7 @@ TEST(ServeCli, RefusesNonLoopbackAndBadUsage) {
 // A SIGTERM right after the "listening" line must stop the server (it once hung: httplib's stop() was lost
 // when it came before the accept loop ran; common/http_listen.h).
 TEST(ServeCli, ExitsCleanlyOnSigterm) {
-  ServeProcess p(WriteTinyModel(), ::testing::TempDir() + "/serve_term.log");
+  ServeProcess p(WriteTinyModel(), LogPath("serve_term"));
   ASSERT_GT(p.port(), 0);
   EXPECT_EQ(p.Terminate(), 0);
 }
@@ -343,7 +349,7 @@ TEST(SmolLmServe, UpstreamMatchesLocalAndLlamaCpp) {
   for (const auto& m : chat["messages"]) r.messages.push_back({m["role"].get<std::string>(), m["content"].get<std::string>()});
   r.temperature = 0;
   r.max_tokens = 16;
-  ServeProcess p(kSmolLm, ::testing::TempDir() + "/serve_smollm.log");
+  ServeProcess p(kSmolLm, LogPath("serve_smollm"));
   ASSERT_GT(p.port(), 0);
   UpstreamOptions uo;
   uo.port = p.port();
