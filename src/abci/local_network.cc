@@ -9,11 +9,11 @@
 #include <cstdlib>
 #include <ctime>
 #include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <thread>
 
 #include "abci/rest_proxy.h"
+#include "attest/evidence_file.h"
+#include "common/durable_file.h"
 
 namespace cmln::abci {
 
@@ -26,18 +26,11 @@ using Clock = std::chrono::steady_clock;
 constexpr auto kToolTimeout = std::chrono::seconds(60);
 constexpr auto kSocketTimeout = std::chrono::seconds(30);
 
-Result<std::string> ReadText(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Error(ErrorCode::kNotFound, path + ": cannot open");
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
+constexpr size_t kMaxConfigFileBytes = 64 << 20;  // genesis.json carries the whole app genesis
 
-Status WriteText(const std::string& path, const std::string& text) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << text;
-  out.close();
-  if (!out) return Error(ErrorCode::kIoError, path + ": write failed");
-  return OkStatus();
+Result<std::string> ReadText(const std::string& path) {
+  CMLN_ASSIGN_OR_RETURN(Bytes bytes, attest::ReadFileCapped(path, kMaxConfigFileBytes));
+  return std::string(AsChars(bytes));
 }
 
 Result<json> ReadJson(const std::string& path) {
@@ -171,9 +164,9 @@ Result<std::unique_ptr<LocalNetwork>> LocalNetwork::Prepare(const LocalNetworkOp
     genesis["validators"] = validators;
     genesis["app_state"] = options.app_genesis;
     for (const LocalValidator& v : net->validators_) {
-      CMLN_TRY(WriteText(v.comet_home + "/config/genesis.json", genesis.dump(2) + "\n"));
+      CMLN_TRY(WriteFileDurably(v.comet_home + "/config/genesis.json", AsBytes(genesis.dump(2) + "\n")));
     }
-    CMLN_TRY(WriteText(marker, identity.dump() + "\n"));
+    CMLN_TRY(WriteFileDurably(marker, AsBytes(identity.dump() + "\n")));
   }
   CMLN_TRY(net->Configure());
   return net;
@@ -208,7 +201,7 @@ Status LocalNetwork::Configure() {
     // tuned for the internet), which would otherwise add several hundred ms to every block.
     CMLN_TRY(SetToml(toml, "p2p", "flush_throttle_timeout", Quoted("10ms")));
     CMLN_TRY(SetToml(toml, "consensus", "peer_gossip_sleep_duration", Quoted("10ms")));
-    CMLN_TRY(WriteText(path, toml));
+    CMLN_TRY(WriteFileDurably(path, AsBytes(toml)));
   }
   return OkStatus();
 }

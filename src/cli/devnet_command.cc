@@ -50,6 +50,7 @@
 #include "cli/commands.h"
 #include "client/client_options.h"
 #include "common/child_process.h"
+#include "common/durable_file.h"
 #include "seal/crypto.h"
 
 namespace cmln::cli {
@@ -95,14 +96,6 @@ std::map<std::string, Bytes> DevnetMeasurements() {
 }
 
 void Say(const std::string& line) { std::cout << "devnet: " << line << std::endl; }
-
-Status WriteText(const std::string& path, const std::string& text) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << text;
-  out.close();
-  if (!out) return Error(ErrorCode::kIoError, path + ": write failed");
-  return OkStatus();
-}
 
 Result<seal::Digest32> HashFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -274,7 +267,7 @@ void RunDevnet() {
   if (!fs::exists(home + "/devnet.json")) {
     json first = {{"validators", g_dev.validators}};
     if (!g_dev.sim_pki.empty()) first["sim_pki"] = fs::absolute(g_dev.sim_pki).string();
-    Status w = WriteText(home + "/devnet.json", first.dump() + "\n");
+    Status w = WriteFileDurably(home + "/devnet.json", AsBytes(first.dump() + "\n"));
     if (!w.ok()) return fail(w.error().ToString(), "");
   }
   {
@@ -358,7 +351,7 @@ void RunDevnet() {
                    {"sim_measurements", measurements},
                    {"data_dir", dir + "/data"},
                    {"batch_interval_ms", 2000}};
-    Status w = WriteText(dir + "/config.json", config.dump(2) + "\n");
+    Status w = WriteFileDurably(dir + "/config.json", AsBytes(config.dump(2) + "\n"));
     if (!w.ok()) return fail(w.error().ToString(), "");
     auto proc = std::make_unique<ChildProcess>(id, logs + "/" + id + ".log");
     Say("starting " + id + " (simulated TDX, built-in engine)");
@@ -389,7 +382,7 @@ void RunDevnet() {
   const std::string client_config = home + "/client.json";
   json cc = {{"chain", chain_url}, {"key", alice_key}, {"allow_simulated", true}, {"sim_trust", sim_pki},
              {"model", g_dev.model_id}};
-  Status wc = WriteText(client_config, cc.dump(2) + "\n");
+  Status wc = WriteFileDurably(client_config, AsBytes(cc.dump(2) + "\n"));
   if (!wc.ok()) return fail(wc.error().ToString(), "");
 
   std::cout << "\n"
