@@ -51,16 +51,22 @@ TEST(BindServer, ABurstOfConnectionsIsQueuedNotDropped) {
 }
 
 TEST(BindServer, BindErrorsAreIoErrors) {
-  httplib::Server first;
-  auto port = BindServer(first, "127.0.0.1", 0);
-  ASSERT_TRUE(port.ok());
+  // A port held by a plain listening socket (no SO_REUSEPORT), so no second socket can bind it.
+  const int holder = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(holder, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)), 0);
+  ASSERT_EQ(::listen(holder, 1), 0);
+  socklen_t len = sizeof(sa);
+  ASSERT_EQ(::getsockname(holder, reinterpret_cast<sockaddr*>(&sa), &len), 0);
+  const int port = ntohs(sa.sin_port);
   httplib::Server second;
-  auto taken = BindServer(second, "127.0.0.1", *port);
-  // SO_REUSEPORT may let a second socket bind the same port on Linux; if it does not, the error is precise.
-  if (!taken.ok()) {
-    EXPECT_EQ(taken.error().code(), ErrorCode::kIoError);
-    EXPECT_NE(taken.error().message().find("cannot bind 127.0.0.1:"), std::string::npos);
-  }
+  auto taken = BindServer(second, "127.0.0.1", port);
+  ::close(holder);
+  ASSERT_FALSE(taken.ok());
+  EXPECT_EQ(taken.error().code(), ErrorCode::kIoError);
+  EXPECT_EQ(taken.error().message(), "cannot bind 127.0.0.1:" + std::to_string(port));
   httplib::Server bad;
   auto unresolvable = BindServer(bad, "256.0.0.1", 0);
   ASSERT_FALSE(unresolvable.ok());

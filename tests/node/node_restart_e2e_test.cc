@@ -33,10 +33,17 @@ bool WaitFor(const std::function<bool()>& cond, int seconds) {
   return cond();
 }
 
+// One encrypted completion; requests within a second must differ in `text` (else the node refuses the
+// second as a replay).
 ChatResult Ask(const NodeProcess& node, const seal::ohttp::KeyConfig& config, const seal::AccountPrivateKey& user,
-               const std::string& chain_id, uint64_t escrow) {
-  const std::string content = ChatRequestJson("hello world", false);
+               const std::string& chain_id, uint64_t escrow, const std::string& text = "hello world") {
+  const std::string content = ChatRequestJson(text, false);
   return PostOhttp(node.url(), config, InnerRequest(content, AuthorizationHeader(user, chain_id, kNodeId, escrow, content)));
+}
+
+// The node's attested receipt-signing key, as the chain lists it now.
+Bytes SignPk(const Devnet& devnet) {
+  return *HexDecode(devnet.Get(std::string("/attestations?node=") + kNodeId)["sign_public_key"].get<std::string>());
 }
 
 // B4: after a restart the node has new keys under a new key id; a request sealed to the previous boot's
@@ -107,7 +114,7 @@ TEST(NodeRestart, D2_KillNineAfterJournalBeforeSettlementSettlesExactlyOnce) {
   NodeProcess node(devnet.dir(), kNodeId, cfg);
   ASSERT_FALSE(node.url().empty());
   const auto config = FetchKeyConfig(node.url());
-  const Bytes sign_pk = *HexDecode(devnet.Get(std::string("/attestations?node=") + kNodeId)["sign_public_key"].get<std::string>());
+  const Bytes sign_pk = SignPk(devnet);
   const auto user = seal::AccountPrivateKey::Generate();
   const uint64_t escrow = devnet.NewUserWithEscrow(user, 100000, "user");
   const std::string host = devnet.Address("host");
@@ -147,7 +154,7 @@ TEST(NodeRestart, D2_KillNineAfterJournalBeforeSettlementSettlesExactlyOnce) {
   ChatResult third = Ask(node, config2, user, chain_id, escrow);
   ASSERT_EQ(third.status, 200) << third.content;
   const Bytes sign_pk2 =
-      *HexDecode(devnet.Get(std::string("/attestations?node=") + kNodeId)["sign_public_key"].get<std::string>());
+      SignPk(devnet);
   const uint64_t cost3 = CheckReceipt(*third.receipt, sign_pk2).cost;
   ASSERT_TRUE(WaitFor([&] {
     return U64(devnet.Get(std::string("/attestations?node=") + kNodeId), "last_batch_seq") == 3;
@@ -170,7 +177,7 @@ TEST(NodeRestart, D2_KillNineBeforeTheBatchIsSealedLosesNoUsage) {
   NodeProcess node(devnet.dir(), kNodeId, cfg);
   ASSERT_FALSE(node.url().empty());
   const auto config = FetchKeyConfig(node.url());
-  const Bytes sign_pk = *HexDecode(devnet.Get(std::string("/attestations?node=") + kNodeId)["sign_public_key"].get<std::string>());
+  const Bytes sign_pk = SignPk(devnet);
   const auto user = seal::AccountPrivateKey::Generate();
   const uint64_t escrow = devnet.NewUserWithEscrow(user, 100000, "user");
   const std::string host = devnet.Address("host");
@@ -178,9 +185,7 @@ TEST(NodeRestart, D2_KillNineBeforeTheBatchIsSealedLosesNoUsage) {
 
   uint64_t billed = 0;
   for (int i = 0; i < 3; ++i) {
-    const std::string content = ChatRequestJson("request " + std::to_string(i), false);  // distinct: no replay
-    ChatResult r = PostOhttp(node.url(), config,
-                             InnerRequest(content, AuthorizationHeader(user, chain_id, kNodeId, escrow, content)));
+    ChatResult r = Ask(node, config, user, chain_id, escrow, "request " + std::to_string(i));
     ASSERT_EQ(r.status, 200) << r.content;
     billed += CheckReceipt(*r.receipt, sign_pk).cost;
   }
@@ -229,12 +234,7 @@ TEST(NodeRestart, RefusedBatchDoesNotBlockTheNextOne) {
   const auto user = seal::AccountPrivateKey::Generate();
   const std::string user_addr = seal::AccountAddressToString(seal::AccountAddressFromPublicKey(user.public_key()));
   const uint64_t e1 = devnet.NewUserWithEscrow(user, 100000, "user");
-  auto ask = [&](const seal::ohttp::KeyConfig& config, uint64_t escrow, const std::string& text) {
-    const std::string content = ChatRequestJson(text, false);
-    return PostOhttp(node.url(), config,
-                     InnerRequest(content, AuthorizationHeader(user, chain_id, kNodeId, escrow, content)));
-  };
-  ChatResult first = ask(FetchKeyConfig(node.url()), e1, "for escrow one");
+  ChatResult first = Ask(node, FetchKeyConfig(node.url()), user, chain_id, e1, "for escrow one");
   ASSERT_EQ(first.status, 200) << first.content;
   node.child().Kill9();  // E1's usage stays in the usage log
 
@@ -243,9 +243,9 @@ TEST(NodeRestart, RefusedBatchDoesNotBlockTheNextOne) {
   const uint64_t e2 = devnet.CreateEscrow(devnet.dir() + "/user.json", user_addr, 100000);
   node.Start();
   ASSERT_FALSE(node.url().empty());
-  ChatResult second = ask(FetchKeyConfig(node.url()), e2, "for escrow two");
+  ChatResult second = Ask(node, FetchKeyConfig(node.url()), user, chain_id, e2, "for escrow two");
   ASSERT_EQ(second.status, 200) << second.content;
-  const Bytes sign_pk = *HexDecode(devnet.Get(std::string("/attestations?node=") + kNodeId)["sign_public_key"].get<std::string>());
+  const Bytes sign_pk = SignPk(devnet);
   const uint64_t cost2 = CheckReceipt(*second.receipt, sign_pk).cost;
   ASSERT_EQ(node.child().Terminate(), 0);
 

@@ -142,6 +142,28 @@ TEST_F(UsageLogTest, ASegmentNeverHoldsMoreEscrowsThanABatch) {
   EXPECT_EQ(requests, 7u);
 }
 
+// One usage entry of `cost` for `escrow`.
+chain::UsageEntry Entry(uint64_t escrow, uint64_t cost) {
+  chain::UsageEntry e;
+  e.escrow_id = escrow;
+  e.requester_key_hash = KeyHash(static_cast<uint8_t>(escrow));
+  e.requests = 1;
+  e.cost = cost;
+  return e;
+}
+
+// A batch of `entries` signed by `key`, as the journal holds it for usage `segment`.
+SignedBatch SignedFor(const seal::Ed25519PrivateKey& key, uint64_t seq, uint64_t segment,
+                      std::vector<chain::UsageEntry> entries) {
+  SignedBatch sb;
+  sb.decoded = chain::UsageBatch{"chain", "node", seq, std::move(entries)};
+  sb.batch = *chain::EncodeUsageBatch(sb.decoded);
+  sb.sign_pk = key.public_key();
+  sb.signature = *chain::SignUsageBatch(key, sb.batch);
+  sb.usage_segment = segment;
+  return sb;
+}
+
 // Settlement over the durable log, with the chain unreachable (nothing here submits).
 class RecoveryTest : public UsageLogTest {
  protected:
@@ -170,6 +192,17 @@ class RecoveryTest : public UsageLogTest {
     Metrics metrics;
     std::unique_ptr<Settlement> settlement;
   };
+
+  // Usage of `cost` for `escrow`, then SealNow's steps by hand up to the journal write of batch 1 — and
+  // the process dies there, before the segment file is released.
+  void CrashAfterJournalingBeforeRelease(uint64_t escrow, uint64_t cost) {
+    Node n(dir_);
+    ASSERT_TRUE(n.settlement->Recover(0).ok());
+    ASSERT_TRUE(n.usage.Add(escrow, KeyHash(static_cast<uint8_t>(escrow)), 1, 1, cost).ok());
+    auto seg = n.usage.TakeSegment(n.usage.Close());
+    ASSERT_TRUE(seg.has_value());
+    ASSERT_TRUE(BatchJournal::Open(dir_ + "/batches")->Write(SignedFor(n.key, 1, seg->id, seg->entries)).ok());
+  }
 };
 
 TEST_F(RecoveryTest, D2_UsageReplayedAtBootIsUnsettledAndSealedOnce) {
@@ -197,24 +230,7 @@ TEST_F(RecoveryTest, D2_UsageReplayedAtBootIsUnsettledAndSealedOnce) {
 // The crash between journaling a batch and deleting its segment file: at boot the journal names the
 // segment, so the file is deleted and its usage is not billed a second time.
 TEST_F(RecoveryTest, D2_CrashBetweenJournalAndSegmentReleaseBillsOnce) {
-  uint64_t segment_id = 0;
-  {
-    Node n(dir_);
-    ASSERT_TRUE(n.settlement->Recover(0).ok());
-    ASSERT_TRUE(n.usage.Add(5, KeyHash(5), 1, 2, 9).ok());
-    // SealNow's steps by hand, stopping after the journal write.
-    const uint64_t up_to = n.usage.Close();
-    auto seg = n.usage.TakeSegment(up_to);
-    ASSERT_TRUE(seg.has_value());
-    segment_id = seg->id;
-    SignedBatch sb;
-    sb.decoded = chain::UsageBatch{"chain", "node", 1, seg->entries};
-    sb.batch = *chain::EncodeUsageBatch(sb.decoded);
-    sb.sign_pk = n.key.public_key();
-    sb.signature = *chain::SignUsageBatch(n.key, sb.batch);
-    sb.usage_segment = seg->id;
-    ASSERT_TRUE(BatchJournal::Open(dir_ + "/batches")->Write(sb).ok());
-  }
+  CrashAfterJournalingBeforeRelease(5, 9);
   ASSERT_EQ(SegmentFiles(dir_ + "/usage").size(), 1u);  // the crash left the segment file
   Node n(dir_);
   ASSERT_TRUE(n.settlement->Recover(0).ok());
@@ -224,26 +240,11 @@ TEST_F(RecoveryTest, D2_CrashBetweenJournalAndSegmentReleaseBillsOnce) {
   EXPECT_EQ(n.ledger.unsettled(5), 9u);  // once, from the journaled batch
   ASSERT_TRUE(n.settlement->SealNow().ok());
   EXPECT_EQ(n.settlement->pending(), 1u);  // nothing new to seal
-  (void)segment_id;
 }
 
 // A batch settled on chain before the crash whose segment file survived: released, not replayed.
 TEST_F(RecoveryTest, D2_SettledBatchReleasesItsSegmentToo) {
-  {
-    Node n(dir_);
-    ASSERT_TRUE(n.settlement->Recover(0).ok());
-    ASSERT_TRUE(n.usage.Add(6, KeyHash(6), 1, 1, 5).ok());
-    const uint64_t up_to = n.usage.Close();
-    auto seg = n.usage.TakeSegment(up_to);
-    ASSERT_TRUE(seg.has_value());
-    SignedBatch sb;
-    sb.decoded = chain::UsageBatch{"chain", "node", 1, seg->entries};
-    sb.batch = *chain::EncodeUsageBatch(sb.decoded);
-    sb.sign_pk = n.key.public_key();
-    sb.signature = *chain::SignUsageBatch(n.key, sb.batch);
-    sb.usage_segment = seg->id;
-    ASSERT_TRUE(BatchJournal::Open(dir_ + "/batches")->Write(sb).ok());
-  }
+  CrashAfterJournalingBeforeRelease(6, 5);
   Node n(dir_);
   ASSERT_TRUE(n.settlement->Recover(/*chain_last_batch_seq=*/1).ok());
   EXPECT_TRUE(SegmentFiles(dir_ + "/usage").empty());
@@ -251,23 +252,6 @@ TEST_F(RecoveryTest, D2_SettledBatchReleasesItsSegmentToo) {
   EXPECT_EQ(n.settlement->pending(), 0u);
   EXPECT_EQ(n.ledger.unsettled(6), 0u);
   EXPECT_EQ(n.settlement->next_batch_seq(), 2u);
-}
-
-// A journaled batch for `segment` with one entry of `cost`, signed by `key`.
-SignedBatch JournalBatch(const seal::Ed25519PrivateKey& key, uint64_t seq, uint64_t segment, uint64_t escrow,
-                         uint64_t cost) {
-  chain::UsageEntry e;
-  e.escrow_id = escrow;
-  e.requester_key_hash = KeyHash(static_cast<uint8_t>(escrow));
-  e.requests = 1;
-  e.cost = cost;
-  SignedBatch sb;
-  sb.decoded = chain::UsageBatch{"chain", "node", seq, {e}};
-  sb.batch = *chain::EncodeUsageBatch(sb.decoded);
-  sb.sign_pk = key.public_key();
-  sb.signature = *chain::SignUsageBatch(key, sb.batch);
-  sb.usage_segment = segment;
-  return sb;
 }
 
 std::vector<std::string> JournalFiles(const std::string& dir) {
@@ -285,8 +269,8 @@ TEST_F(RecoveryTest, RefusedBatchGapIsClosedByRenumbering) {
   const auto old_key = seal::Ed25519PrivateKey::Generate();  // the previous boot's key
   {
     auto journal = BatchJournal::Open(dir_ + "/batches");
-    ASSERT_TRUE(journal->Write(JournalBatch(old_key, 2, 7, 1, 10)).ok());
-    ASSERT_TRUE(journal->Write(JournalBatch(old_key, 3, 8, 2, 20)).ok());
+    ASSERT_TRUE(journal->Write(SignedFor(old_key, 2, 7, {Entry(1, 10)})).ok());
+    ASSERT_TRUE(journal->Write(SignedFor(old_key, 3, 8, {Entry(2, 20)})).ok());
   }
   Node n(dir_);
   ASSERT_TRUE(n.settlement->Recover(0).ok());
@@ -314,9 +298,9 @@ TEST_F(RecoveryTest, CrashWhileRenumberingBillsEachSegmentOnce) {
   const auto key = seal::Ed25519PrivateKey::Generate();
   {
     auto journal = BatchJournal::Open(dir_ + "/batches");
-    ASSERT_TRUE(journal->Write(JournalBatch(key, 1, 7, 1, 10)).ok());
-    ASSERT_TRUE(journal->Write(JournalBatch(key, 2, 7, 1, 10)).ok());
-    ASSERT_TRUE(journal->Write(JournalBatch(key, 4, 8, 2, 20)).ok());
+    ASSERT_TRUE(journal->Write(SignedFor(key, 1, 7, {Entry(1, 10)})).ok());
+    ASSERT_TRUE(journal->Write(SignedFor(key, 2, 7, {Entry(1, 10)})).ok());
+    ASSERT_TRUE(journal->Write(SignedFor(key, 4, 8, {Entry(2, 20)})).ok());
   }
   Node n(dir_);
   ASSERT_TRUE(n.settlement->Recover(0).ok());
@@ -342,17 +326,7 @@ TEST_F(UsageLogTest, JournalTempFileLeftByACrashIsRemoved) {
 }
 
 TEST(BatchJournalV1, RecordsWithoutASegmentStillDecode) {
-  const auto key = seal::Ed25519PrivateKey::Generate();
-  SignedBatch b;
-  chain::UsageEntry e;
-  e.escrow_id = 1;
-  e.requester_key_hash = KeyHash(1);
-  e.requests = 1;
-  e.cost = 3;
-  b.decoded = chain::UsageBatch{"chain", "node", 4, {e}};
-  b.batch = *chain::EncodeUsageBatch(b.decoded);
-  b.sign_pk = key.public_key();
-  b.signature = *chain::SignUsageBatch(key, b.batch);
+  const SignedBatch b = SignedFor(seal::Ed25519PrivateKey::Generate(), 4, 0, {Entry(1, 3)});
   // The v1 layout: no usage_segment field.
   ByteWriter w;
   w.Bytes(AsBytes(kJournalMagicV1));
